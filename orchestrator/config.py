@@ -1,0 +1,130 @@
+"""Configuration of every orchestrator process, read once from the environment.
+
+| variable | default | meaning |
+|---|---|---|
+| TEMPORAL_ADDRESS | 127.0.0.1:7233 | Temporal frontend (host:port) |
+| TEMPORAL_NAMESPACE | default | namespace |
+| TEMPORAL_TASK_QUEUE | orchestrator | task queue the worker polls |
+| TEMPORAL_API_KEY | - | API key for Temporal Cloud (implies TLS) |
+| TEMPORAL_TLS | false | TLS without client certificate (`true`) |
+| TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY | - | mTLS client certificate and key files |
+| TEMPORAL_TLS_CA | - | CA bundle for the server's certificate |
+| TEMPORAL_UI_URL | http://127.0.0.1:8233 | where links to the Web UI point |
+| OPA_URL | http://127.0.0.1:8181 | the OPA sidecar |
+| OPA_DECISION_PATH | orchestrator/main/decision | Data API path of the decision |
+| OPA_TIMEOUT_SECONDS | 2.0 | per-request timeout to OPA |
+| JAEGER_QUERY_URL | http://127.0.0.1:16686 | Jaeger query API (trace viewer) |
+| ORCH_METRICS_PORT | 9464 | worker's Prometheus port (0 = off) |
+| ORCH_LOG_LEVEL | INFO | log level |
+| ORCH_AGENT_OUTBOX | .data/outbox | where the agent delivers its work orders |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A configuration variable has a value we cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "orchestrator"
+    api_key: str | None = None
+    tls: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    ui_url: str = "http://127.0.0.1:8233"
+
+
+@dataclass(frozen=True)
+class OpaSettings:
+    url: str = "http://127.0.0.1:8181"
+    decision_path: str = "orchestrator/main/decision"
+    timeout_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    temporal: TemporalSettings
+    opa: OpaSettings
+    jaeger_query_url: str = "http://127.0.0.1:16686"
+    metrics_port: int = 9464
+    log_level: str = "INFO"
+    agent_outbox: Path = Path(".data/outbox")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def text(name: str, default: str) -> str:
+            return env.get(name, "").strip() or default
+
+        def optional_path(name: str) -> Path | None:
+            value = env.get(name, "").strip()
+            if not value:
+                return None
+            if not Path(value).is_file():
+                raise ConfigError(f"{name}={value}: no such file.")
+            return Path(value)
+
+        def number(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number.") from None
+            if value < 0:
+                raise ConfigError(f"{name}={raw!r} must not be negative.")
+            return value
+
+        def flag(name: str) -> bool:
+            raw = env.get(name, "").strip().lower()
+            if raw in ("", "0", "false", "no"):
+                return False
+            if raw in ("1", "true", "yes"):
+                return True
+            raise ConfigError(f"{name}={raw!r}: expected true or false.")
+
+        temporal = TemporalSettings(
+            address=text("TEMPORAL_ADDRESS", TemporalSettings.address),
+            namespace=text("TEMPORAL_NAMESPACE", TemporalSettings.namespace),
+            task_queue=text("TEMPORAL_TASK_QUEUE", TemporalSettings.task_queue),
+            api_key=env.get("TEMPORAL_API_KEY") or None,
+            tls=flag("TEMPORAL_TLS"),
+            tls_cert=optional_path("TEMPORAL_TLS_CERT"),
+            tls_key=optional_path("TEMPORAL_TLS_KEY"),
+            tls_ca=optional_path("TEMPORAL_TLS_CA"),
+            ui_url=text("TEMPORAL_UI_URL", TemporalSettings.ui_url).rstrip("/"),
+        )
+        if (temporal.tls_cert is None) != (temporal.tls_key is None):
+            raise ConfigError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together.")
+        opa = OpaSettings(
+            url=text("OPA_URL", OpaSettings.url).rstrip("/"),
+            decision_path=text("OPA_DECISION_PATH", OpaSettings.decision_path).strip("/"),
+            timeout_seconds=number("OPA_TIMEOUT_SECONDS", OpaSettings.timeout_seconds),
+        )
+        return cls(
+            temporal=temporal,
+            opa=opa,
+            jaeger_query_url=text("JAEGER_QUERY_URL", cls.jaeger_query_url).rstrip("/"),
+            metrics_port=int(number("ORCH_METRICS_PORT", cls.metrics_port)),
+            log_level=text("ORCH_LOG_LEVEL", cls.log_level).upper(),
+            agent_outbox=Path(text("ORCH_AGENT_OUTBOX", str(cls.agent_outbox))),
+        )
+
+    def workflow_link(self, workflow_id: str, run_id: str | None = None) -> str:
+        """The Temporal Web UI page of a workflow."""
+        base = (
+            f"{self.temporal.ui_url}/namespaces/{self.temporal.namespace}/workflows/{workflow_id}"
+        )
+        return f"{base}/{run_id}/history" if run_id else base

@@ -1,0 +1,180 @@
+"""HTTP client for OPA's Data API. Fails closed: no error path returns an allow.
+
+| what happened | exception | Temporal |
+|---|---|---|
+| connection refused / DNS / reset | `OpaUnreachable` | retried with backoff |
+| no answer within the timeout | `OpaTimeout` | retried with backoff |
+| HTTP 5xx | `OpaServerError` | retried with backoff |
+| HTTP 4xx (OPA rejected the request) | `OpaRequestRejected` | not retried |
+| 200 without `result` (policy missing) | `PolicyUndefined` | not retried |
+| `result` not a decision object | `PolicyMalformed` | not retried |
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from orchestrator.config import OpaSettings
+from orchestrator.policy.contract import PolicyDecision, PolicyInput
+
+
+class PolicyError(Exception):
+    """Base of every way asking OPA can fail. `retryable` says whether asking again may help."""
+
+    retryable = False
+    error_class = "error"
+
+
+class PolicyUnavailable(PolicyError):
+    retryable = True
+
+
+class OpaUnreachable(PolicyUnavailable):
+    error_class = "unreachable"
+
+
+class OpaTimeout(PolicyUnavailable):
+    error_class = "timeout"
+
+
+class OpaServerError(PolicyUnavailable):
+    error_class = "server_error"
+
+
+class OpaRequestRejected(PolicyError):
+    error_class = "rejected"
+
+
+class PolicyUndefined(PolicyError):
+    error_class = "undefined"
+
+
+class PolicyMalformed(PolicyError):
+    error_class = "malformed"
+
+
+def new_http_client(settings: OpaSettings) -> httpx.AsyncClient:
+    """One pooled keep-alive client per process: a decision costs one round trip, no handshake."""
+    return httpx.AsyncClient(
+        base_url=settings.url,
+        timeout=httpx.Timeout(settings.timeout_seconds, connect=min(settings.timeout_seconds, 1.0)),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30),
+        headers={"Content-Type": "application/json"},
+    )
+
+
+class OpaClient:
+    def __init__(self, settings: OpaSettings, http: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.http = http or new_http_client(settings)
+        self.url_path = f"/v1/data/{settings.decision_path}"
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def decide(self, policy_input: PolicyInput) -> PolicyDecision:
+        started = time.perf_counter()
+        body = await self._post({"input": policy_input.to_opa()})
+        decision = parse_decision(body, self.settings.decision_path, policy_input.action)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return PolicyDecision(**{**decision.__dict__, "evaluated_ms": round(elapsed_ms, 3)})
+
+    async def _post(self, payload: dict[str, Any]) -> Any:
+        where = f"{self.settings.url}{self.url_path}"
+        try:
+            response = await self.http.post(
+                self.url_path, params={"provenance": "true"}, json=payload
+            )
+        except httpx.TimeoutException:
+            raise OpaTimeout(
+                f"OPA at {where} did not answer within {self.settings.timeout_seconds}s."
+            ) from None
+        except httpx.TransportError as error:
+            raise OpaUnreachable(
+                f"OPA at {where} is unreachable ({type(error).__name__}: {error})."
+            ) from None
+        if response.status_code >= 500:
+            raise OpaServerError(
+                f"OPA at {where} answered HTTP {response.status_code}: {_snippet(response.text)}"
+            )
+        if response.status_code >= 400:
+            raise OpaRequestRejected(
+                f"OPA at {where} rejected the request with HTTP {response.status_code}: "
+                f"{_snippet(response.text)}"
+            )
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise PolicyMalformed(
+                f"OPA at {where} answered with something that is not JSON: "
+                f"{_snippet(response.text)}"
+            ) from None
+
+
+def parse_decision(body: Any, decision_path: str, action: str) -> PolicyDecision:
+    """Turn OPA's answer into a decision, or raise why it is not one."""
+    if not isinstance(body, dict):
+        raise PolicyMalformed(f"OPA's answer for {decision_path} is not a JSON object.")
+    if "result" not in body:
+        raise PolicyUndefined(
+            f"OPA has no decision at '{decision_path}': the policy is missing (not loaded, or "
+            f"OPA_DECISION_PATH is wrong). Check that OPA loads policies/ and defines that rule."
+        )
+    result = body["result"]
+    if not isinstance(result, dict):
+        raise PolicyMalformed(
+            f"The decision at '{decision_path}' is {type(result).__name__}, not an object "
+            f"with allow, reasons and require_approval."
+        )
+    problems = []
+    allow = result.get("allow")
+    if not isinstance(allow, bool):
+        problems.append("allow must be true or false")
+    reasons = result.get("reasons")
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        problems.append("reasons must be a list of strings")
+    require_approval = result.get("require_approval", False)
+    if not isinstance(require_approval, bool):
+        problems.append("require_approval must be true or false")
+    risk = result.get("risk", "unknown")
+    if not isinstance(risk, str):
+        problems.append("risk must be a string")
+    if problems:
+        raise PolicyMalformed(
+            f"The decision at '{decision_path}' is malformed: {'; '.join(problems)}."
+        )
+    provenance = body.get("provenance") if isinstance(body.get("provenance"), dict) else {}
+    return PolicyDecision(
+        action=action,
+        allow=bool(allow),
+        reasons=list(reasons or []),
+        require_approval=bool(allow) and bool(require_approval),
+        risk=str(risk),
+        decision_id=str(body.get("decision_id", "")),
+        policy_revision=_revision(result, provenance),
+        opa_version=str(provenance.get("version", "")),
+        decision_path=decision_path,
+    )
+
+
+def _revision(result: dict[str, Any], provenance: dict[str, Any]) -> str:
+    """The bundle revision OPA reports, else the version the policy states about itself."""
+    bundles = provenance.get("bundles")
+    if isinstance(bundles, dict):
+        revisions = sorted(
+            str(b["revision"])
+            for b in bundles.values()
+            if isinstance(b, dict) and b.get("revision")
+        )
+        if revisions:
+            return ",".join(revisions)
+    return str(result.get("policy_version", ""))
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
