@@ -1,0 +1,1 @@
+"""The governed workflow: policy gate, policy-governed approval, agent task, cleanup."""

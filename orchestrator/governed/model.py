@@ -1,0 +1,103 @@
+"""Inputs and outputs of the governed workflow and its activities."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.approval import ApprovalAttempt
+from orchestrator.policy.contract import PolicyDecision
+
+DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600
+MAX_APPROVAL_TIMEOUT_SECONDS = 30 * 24 * 3600
+MAX_TASK_LENGTH = 2000
+MAX_PARAMETERS = 50
+REQUESTER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+PARAMETER_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class GovernedRequest:
+    task: str
+    requester: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    kind: str | None = None
+    approval_timeout_seconds: float = DEFAULT_APPROVAL_TIMEOUT_SECONDS
+
+    def problems(self) -> list[str]:
+        """Everything wrong with this request, each naming the field; empty when valid."""
+        found = []
+        if not isinstance(self.task, str) or not self.task.strip():
+            found.append("task: must be a non-empty description of the work")
+        elif len(self.task) > MAX_TASK_LENGTH:
+            found.append(f"task: {len(self.task)} characters, at most {MAX_TASK_LENGTH}")
+        if not isinstance(self.requester, str) or not REQUESTER_PATTERN.match(self.requester):
+            found.append(
+                "requester: must be a user id like 'alice' (lower case letters, digits, . _ @ -)"
+            )
+        if not isinstance(self.parameters, dict):
+            found.append("parameters: must be an object of name -> value")
+        else:
+            if len(self.parameters) > MAX_PARAMETERS:
+                found.append(f"parameters: {len(self.parameters)} given, at most {MAX_PARAMETERS}")
+            for name, value in self.parameters.items():
+                if not isinstance(name, str) or not PARAMETER_NAME_PATTERN.match(name):
+                    found.append(f"parameters.{name}: not a valid parameter name")
+                elif not isinstance(value, str | int | float | bool) or value is None:
+                    found.append(f"parameters.{name}: must be a string, number or boolean")
+        if self.kind is not None and (not isinstance(self.kind, str) or not self.kind.strip()):
+            found.append("kind: must be a non-empty string when given")
+        timeout = self.approval_timeout_seconds
+        if (
+            not isinstance(timeout, int | float)
+            or isinstance(timeout, bool)
+            or not 1 <= timeout <= MAX_APPROVAL_TIMEOUT_SECONDS
+        ):
+            found.append(
+                f"approval_timeout_seconds: must be between 1 and {MAX_APPROVAL_TIMEOUT_SECONDS}"
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class AgentTaskInput:
+    idempotency_key: str
+    description: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentTaskResult:
+    idempotency_key: str
+    summary: str
+    steps_completed: int
+    work_order: str  # where the agent's side effect landed
+
+
+@dataclass(frozen=True)
+class GovernedResult:
+    workflow_id: str
+    outcome: str  # completed
+    requester: str
+    decisions: list[PolicyDecision]
+    approval: ApprovalAttempt | None
+    agent: AgentTaskResult
+
+
+@dataclass(frozen=True)
+class GovernedStatus:
+    """What the `status` query returns: where the workflow is and why."""
+
+    # validating | policy_check | awaiting_approval | running_agent | cleanup |
+    # completed | denied | rejected | expired | failed
+    stage: str
+    requester: str
+    approval_status: str
+    decision: PolicyDecision | None
+    reasons: list[str]
+    approval_deadline: str | None
+    approver: str | None
+    approval_attempts: list[ApprovalAttempt]
+    trace_id: str | None = None

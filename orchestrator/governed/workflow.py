@@ -1,0 +1,216 @@
+"""GovernedWorkflow: validate → policy gate → approval when policy asks → agent task → cleanup."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from opentelemetry import trace
+
+    from orchestrator.approval import (
+        APPROVE,
+        REJECT,
+        ApprovalGate,
+        ApprovalReceipt,
+        ApprovalRequest,
+    )
+    from orchestrator.governed.model import (
+        AgentTaskInput,
+        AgentTaskResult,
+        GovernedRequest,
+        GovernedResult,
+        GovernedStatus,
+    )
+    from orchestrator.policy import gate
+    from orchestrator.policy.contract import (
+        WORKFLOW_START,
+        PolicyDecision,
+        PolicyInput,
+        Requester,
+        TaskSpec,
+        WorkflowRef,
+    )
+
+WORKFLOW_NAME = "GovernedWorkflow"
+AGENT_ACTIVITY = "agent.execute"
+CLEANUP_ACTIVITY = "agent.cleanup"
+
+APPROVAL_STATUS = SearchAttributeKey.for_keyword("ApprovalStatus")
+POLICY_DECISION = SearchAttributeKey.for_keyword("PolicyDecision")
+REQUESTER = SearchAttributeKey.for_keyword("Requester")
+TRACE_ID = SearchAttributeKey.for_keyword("TraceId")
+
+AGENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class GovernedWorkflow:
+    @workflow.init
+    def __init__(self, request: GovernedRequest) -> None:
+        self.request = request
+        self.stage = "validating"
+        self.decision: PolicyDecision | None = None
+        self.decisions: list[PolicyDecision] = []
+        requester = request.requester if isinstance(request.requester, str) else ""
+        self.approval = ApprovalGate(Requester(requester), self._task())
+        self.trace_id: str | None = None
+
+    @workflow.run
+    async def run(self, request: GovernedRequest) -> GovernedResult:
+        problems = request.problems()
+        if problems:
+            self.stage = "failed"
+            raise ApplicationError(
+                "Invalid request: " + "; ".join(problems),
+                problems,
+                type="InvalidRequest",
+                non_retryable=True,
+            )
+        self.trace_id = _trace_id_from_headers()
+        attributes = [REQUESTER.value_set(request.requester), APPROVAL_STATUS.value_set("none")]
+        if self.trace_id:
+            attributes.append(TRACE_ID.value_set(self.trace_id))
+        workflow.upsert_search_attributes(attributes)
+
+        self.stage = "policy_check"
+        decision = await gate.decide(
+            PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task())
+        )
+        self._record(decision)
+        workflow.upsert_search_attributes([POLICY_DECISION.value_set(decision.outcome)])
+        if not decision.allow:
+            self.stage = "denied"
+            raise gate.denied(decision, f"task for {request.requester}")
+
+        if decision.require_approval:
+            await self._await_approval(timedelta(seconds=request.approval_timeout_seconds))
+
+        key = f"{workflow.info().workflow_id}/agent-task"
+        try:
+            self.stage = "running_agent"
+            agent = await workflow.execute_activity(
+                AGENT_ACTIVITY,
+                AgentTaskInput(key, request.task, dict(request.parameters), request.kind),
+                result_type=AgentTaskResult,
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(seconds=30),
+                retry_policy=AGENT_RETRY,
+                summary="agent task",
+            )
+        finally:
+            self.stage = "cleanup"
+            await workflow.execute_activity(
+                CLEANUP_ACTIVITY,
+                key,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=AGENT_RETRY,
+                summary="cleanup",
+            )
+        # An approval refused while we ran must still answer its caller before we finish.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self.stage = "completed"
+        return GovernedResult(
+            workflow_id=workflow.info().workflow_id,
+            outcome="completed",
+            requester=request.requester,
+            decisions=self.decisions,
+            approval=self.approval.decision,
+            agent=agent,
+        )
+
+    async def _await_approval(self, wait_at_most: timedelta) -> None:
+        self.stage = "awaiting_approval"
+        self.approval.open(wait_at_most)
+        workflow.upsert_search_attributes([APPROVAL_STATUS.value_set("pending")])
+        decided = await self.approval.wait()
+        workflow.upsert_search_attributes([APPROVAL_STATUS.value_set(self.approval.status)])
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if decided is None:
+            self.stage = "expired"
+            raise ApplicationError(
+                f"Approval expired: nobody decided within {wait_at_most}.",
+                type="ApprovalExpired",
+                non_retryable=True,
+            )
+        if decided.decision == REJECT:
+            self.stage = "rejected"
+            comment = f": {decided.comment}" if decided.comment else ""
+            raise ApplicationError(
+                f"Rejected by {decided.approver}{comment}",
+                {"approver": decided.approver, "comment": decided.comment},
+                type="ApprovalRejected",
+                non_retryable=True,
+            )
+
+    @workflow.update(name=APPROVE)
+    async def approve(self, request: ApprovalRequest) -> ApprovalReceipt:
+        return await self._decide(APPROVE, request)
+
+    @approve.validator
+    def validate_approve(self, request: ApprovalRequest) -> None:
+        self.approval.validate(APPROVE, request)
+
+    @workflow.update(name=REJECT)
+    async def reject(self, request: ApprovalRequest) -> ApprovalReceipt:
+        return await self._decide(REJECT, request)
+
+    @reject.validator
+    def validate_reject(self, request: ApprovalRequest) -> None:
+        self.approval.validate(REJECT, request)
+
+    async def _decide(self, kind: str, request: ApprovalRequest) -> ApprovalReceipt:
+        # The policy activity's result for this attempt is the audit record in history;
+        # refused attempts are kept in the gate and reported by the status query.
+        return await self.approval.decide(kind, request)
+
+    @workflow.query
+    def status(self) -> GovernedStatus:
+        decision = self.approval.decision
+        return GovernedStatus(
+            stage=self.stage,
+            requester=self.approval.requester.id,
+            approval_status=self.approval.status,
+            decision=self.decision,
+            reasons=self.decision.reasons if self.decision else [],
+            approval_deadline=self.approval.deadline.isoformat()
+            if self.approval.deadline
+            else None,
+            approver=decision.approver if decision else None,
+            approval_attempts=list(self.approval.attempts),
+            trace_id=self.trace_id,
+        )
+
+    def _task(self) -> TaskSpec:
+        request = self.request
+        return TaskSpec(
+            description=request.task if isinstance(request.task, str) else "",
+            kind=request.kind,
+            parameters=dict(request.parameters) if isinstance(request.parameters, dict) else {},
+        )
+
+    def _ref(self) -> WorkflowRef:
+        info = workflow.info()
+        return WorkflowRef(info.workflow_type, info.workflow_id, info.run_id)
+
+    def _record(self, decision: PolicyDecision) -> None:
+        self.decision = decision
+        self.decisions.append(decision)
+
+
+def _trace_id_from_headers() -> str | None:
+    """The trace this run belongs to, as propagated by the starting client in its headers.
+
+    Deterministic: the headers are part of history, so a replay reads the same id. Runs
+    started without trace headers (schedules, the `temporal` CLI) have none here.
+    """
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None

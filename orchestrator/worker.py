@@ -1,0 +1,63 @@
+"""The worker process: serves the workflows and activities on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telemetry.httpx_tracing import instrument_client
+from telemetry.metrics import PolicyMetrics, create_runtime
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from orchestrator.config import Settings
+from orchestrator.connection import connect
+from orchestrator.governed.agent import AgentActivities, Outbox
+from orchestrator.governed.workflow import GovernedWorkflow
+from orchestrator.policy.activity import PolicyActivities
+from orchestrator.policy.client import OpaClient
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS: list[type] = [GovernedWorkflow]
+
+
+def build_worker(
+    client: Client, settings: Settings, opa: OpaClient, metrics: PolicyMetrics | None = None
+) -> Worker:
+    """The worker with every workflow and activity registered; tests build theirs the same way."""
+    policy = PolicyActivities(opa, metrics)
+    agent = AgentActivities(Outbox(settings.agent_outbox))
+    return Worker(
+        client,
+        task_queue=settings.temporal.task_queue,
+        workflows=WORKFLOWS,
+        activities=[policy.decide, agent.execute, agent.cleanup],
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    runtime = create_runtime(
+        f"127.0.0.1:{settings.metrics_port}" if settings.metrics_port else None
+    )
+    client = await connect(settings.temporal, runtime=runtime)
+    opa = OpaClient(settings.opa)
+    instrument_client(opa.http)
+    metrics = PolicyMetrics(runtime.metric_meter)
+    worker = build_worker(client, settings, opa, metrics)
+    log.info(
+        "worker polling %s on %s (namespace %s); OPA at %s; metrics on :%s",
+        settings.temporal.task_queue,
+        settings.temporal.address,
+        settings.temporal.namespace,
+        settings.opa.url,
+        settings.metrics_port or "off",
+    )
+    try:
+        await worker.run()
+    finally:
+        await opa.aclose()
+
+
+def main(settings: Settings) -> None:
+    asyncio.run(run_worker(settings))

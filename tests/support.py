@@ -1,0 +1,54 @@
+"""Helpers shared by the tests: a worker running in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from orchestrator.config import Settings
+from orchestrator.governed.model import GovernedRequest, GovernedResult
+from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.policy.client import OpaClient
+from orchestrator.worker import build_worker
+
+
+@dataclass
+class RunningWorker:
+    client: Client
+    settings: Settings
+    worker: Worker
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(
+        cls, client: Client, settings: Settings, opa: OpaClient | None = None
+    ) -> AsyncIterator[RunningWorker]:
+        opa_client = opa or OpaClient(settings.opa)
+        worker = build_worker(client, settings, opa_client)
+        task = asyncio.create_task(worker.run())
+        try:
+            yield cls(client, settings, worker)
+        finally:
+            await worker.shutdown()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if opa is None:
+                await opa_client.aclose()
+
+    async def start_governed(
+        self, task: str, requester: str = "alice", **fields: Any
+    ) -> WorkflowHandle[Any, GovernedResult]:
+        return await self.client.start_workflow(
+            WORKFLOW_NAME,
+            GovernedRequest(task=task, requester=requester, **fields),
+            id=f"test-{uuid.uuid4().hex[:12]}",
+            task_queue=self.settings.temporal.task_queue,
+            result_type=GovernedResult,
+        )
