@@ -1,0 +1,97 @@
+# The two commands a fresh clone needs are `make demo` and `make test`; every
+# other target is a step of theirs or a convenience. Set-up is automatic.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PY := $(BIN)/python
+ORCH := $(BIN)/orchestrator
+OPA := .bin/opa
+DEVSTACK := $(PY) -m orchestrator.devstack
+# Point the orchestrator's own processes at the local stack (ports follow ORCH_*_PORT).
+CLIENT_ENV = eval "$$($(DEVSTACK) env)" &&
+
+.PHONY: help setup servers up down status logs run-server run-worker worker demo test \
+	lint fmt typecheck policy-check policy-test pytest sample-workflow approve-workflow \
+	reject-workflow policy-denied-workflow clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
+
+## --- set-up -------------------------------------------------------------------
+setup: $(STAMP) servers ## create .venv, install the package + dev tools, build OPA and Jaeger
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) is missing: install Python >= 3.11" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+servers: ## build OPA and Jaeger from the Go module proxy (cached; instant when built)
+	@tools/servers/build.sh >/dev/null
+
+## --- the local stack ----------------------------------------------------------
+up: setup ## start Temporal, OPA and Jaeger in the background (idempotent)
+	@$(DEVSTACK) up
+
+down: ## stop the local stack, leaving no process behind
+	@test -x $(PY) && $(DEVSTACK) down || true
+
+status: ## show each service, healthy or not, with its URL
+	@$(DEVSTACK) status
+
+logs: ## print the last lines of each service's log (LINES=40)
+	@$(DEVSTACK) logs --lines $(or $(LINES),40)
+
+run-server: up ## the old demo's name for `make up`
+
+run-worker worker: up ## run a worker in the foreground against the local stack
+	@$(CLIENT_ENV) $(ORCH) worker
+
+## --- the demo -----------------------------------------------------------------
+demo: up ## the story end to end on the local stack (see README)
+	@$(CLIENT_ENV) $(PY) -m orchestrator.demo
+
+## --- tests --------------------------------------------------------------------
+test: setup lint typecheck policy-check pytest ## every check and test, as CI runs them
+
+lint: $(STAMP) ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP) ## format Python and Rego in place
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(OPA) fmt -w policies
+
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy
+
+policy-check: servers ## opa fmt, opa check --strict, opa test --coverage (100% required)
+	@$(PY) -m orchestrator.devstack.policycheck
+
+pytest: setup ## the Python test suite (unit + integration against a real stack)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## --- the old demo's shortcuts -------------------------------------------------
+sample-workflow: up ## start a risky governed task that waits for approval
+	@$(CLIENT_ENV) $(ORCH) start --task "Deploy the billing service to production" \
+		--requester alice --param environment=production
+
+approve-workflow: ## approve a waiting workflow: make approve-workflow ID=... [AS=bob]
+	@test -n "$(ID)" || { echo "usage: make approve-workflow ID=<workflow id> [AS=bob]" >&2; exit 2; }
+	@$(CLIENT_ENV) $(ORCH) approve $(ID) --as $(or $(AS),bob) --comment "approved via make"
+
+reject-workflow: ## reject a waiting workflow: make reject-workflow ID=... [AS=bob]
+	@test -n "$(ID)" || { echo "usage: make reject-workflow ID=<workflow id> [AS=bob]" >&2; exit 2; }
+	@$(CLIENT_ENV) $(ORCH) reject $(ID) --as $(or $(AS),bob) --comment "rejected via make"
+
+policy-denied-workflow: up ## start a task the policy denies
+	@$(CLIENT_ENV) $(ORCH) start --task "forbidden: drop the customer database" \
+		--requester alice --wait
+
+clean: down ## remove the virtualenv, the local stack's data and the .bin links
+	rm -rf $(VENV) .data .bin

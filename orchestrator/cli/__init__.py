@@ -1,0 +1,85 @@
+"""`orchestrator`: start, approve, inspect and trace governed workflows.
+
+Exit codes scripts can trust: 0 ok, 1 denied / failed / refused / not reachable, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from orchestrator.cli import commands
+from orchestrator.cli.errors import CliError, UsageError
+from orchestrator.config import ConfigError, Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orchestrator",
+        description="Policy-governed workflows on Temporal, decided by OPA, traced into Jaeger.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("worker", help="run a worker (workflows + activities) in the foreground")
+
+    start = sub.add_parser("start", help="start a governed workflow")
+    start.add_argument("--task", required=True, help="what the agent should do")
+    start.add_argument("--requester", required=True, help="who asks (a user id, e.g. alice)")
+    start.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="task parameter (repeatable)"
+    )
+    start.add_argument("--kind", help="task kind, e.g. deploy or report (policy uses it)")
+    start.add_argument(
+        "--approval-timeout",
+        default="24h",
+        metavar="DURATION",
+        help="how long an approval may wait, e.g. 90s, 30m, 24h, 7d (default 24h)",
+    )
+    start.add_argument("--id", help="workflow id (default: governed-<random>)")
+    start.add_argument("--wait", action="store_true", help="wait for the outcome")
+    start.add_argument("--json", action="store_true", help="print JSON")
+
+    for name, verb in (("approve", "approve"), ("reject", "reject")):
+        decide = sub.add_parser(name, help=f"{verb} a workflow waiting for approval")
+        decide.add_argument("workflow_id", metavar="ID")
+        decide.add_argument("--as", dest="approver", required=True, help="who decides")
+        decide.add_argument("--comment", default="", help="why")
+        decide.add_argument("--json", action="store_true", help="print JSON")
+
+    status = sub.add_parser("status", help="where a workflow is and why")
+    status.add_argument("workflow_id", metavar="ID")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    listing = sub.add_parser("list", help="recent governed workflows")
+    listing.add_argument("--pending", action="store_true", help="only those awaiting approval")
+    listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+
+    trace = sub.add_parser("trace", help="print a workflow's trace from Jaeger as a waterfall")
+    trace.add_argument("workflow_id", metavar="ID")
+    trace.add_argument("--json", action="store_true", help="print the raw spans as JSON")
+    trace.add_argument(
+        "--wait", type=float, default=10.0, metavar="SECONDS", help="how long to wait for spans"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "worker":
+            commands.worker(settings)
+            return 0
+        return asyncio.run(commands.run(args, settings))
+    except (ConfigError, UsageError) as error:
+        print(f"orchestrator: {error}", file=sys.stderr)
+        return 2
+    except CliError as error:
+        print(f"orchestrator: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130

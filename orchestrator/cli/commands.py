@@ -1,0 +1,215 @@
+"""What each CLI command does, against Temporal (and Jaeger for `trace`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from opentelemetry import trace
+from telemetry.logs import setup_logging
+from telemetry.tracing import setup_tracing
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.service import RPCError, RPCStatusCode
+
+from orchestrator import worker as worker_process
+from orchestrator.approval import APPROVE, ApprovalReceipt, ApprovalRequest
+from orchestrator.cli import render
+from orchestrator.cli.errors import CliError
+from orchestrator.cli.parsing import duration_seconds, parameters
+from orchestrator.config import Settings
+from orchestrator.connection import connect
+from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
+from orchestrator.governed.workflow import WORKFLOW_NAME
+
+tracer = trace.get_tracer("orchestrator.cli")
+
+
+def worker(settings: Settings) -> None:
+    setup_logging("orchestrator-worker", settings.log_level)
+    tracing = setup_tracing("orchestrator-worker")
+    try:
+        worker_process.main(settings)
+    finally:
+        tracing.shutdown()
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one client command inside its own span, flushed before the process exits."""
+    setup_logging("orchestrator-cli", "WARNING")
+    tracing = setup_tracing("orchestrator-cli")
+    try:
+        with tracer.start_as_current_span(f"orchestrator {args.command}"):
+            if args.command == "trace":
+                from orchestrator.cli.trace import show_trace
+
+                return await show_trace(args, settings, await _client(settings))
+            client = await _client(settings)
+            handler = {
+                "start": start,
+                "approve": decide,
+                "reject": decide,
+                "status": status,
+                "list": list_workflows,
+            }[args.command]
+            return await handler(args, settings, client)
+    finally:
+        tracing.shutdown()
+
+
+async def _client(settings: Settings) -> Client:
+    try:
+        return await connect(settings.temporal)
+    except RuntimeError as error:
+        raise CliError(
+            f"cannot reach Temporal at {settings.temporal.address} ({error}); "
+            "is the stack up? (`make up`)"
+        ) from None
+
+
+async def start(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    request = GovernedRequest(
+        task=args.task,
+        requester=args.requester,
+        parameters=parameters(args.param),
+        kind=args.kind,
+        approval_timeout_seconds=duration_seconds(args.approval_timeout, "--approval-timeout"),
+    )
+    problems = request.problems()
+    if problems:
+        raise CliError("invalid request: " + "; ".join(problems))
+    workflow_id = args.id or f"governed-{uuid.uuid4().hex[:12]}"
+    handle = await client.start_workflow(
+        WORKFLOW_NAME,
+        request,
+        id=workflow_id,
+        task_queue=settings.temporal.task_queue,
+        result_type=GovernedResult,
+    )
+    trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
+    started = {
+        "workflow_id": workflow_id,
+        "run_id": handle.result_run_id,
+        "trace_id": trace_id,
+        "temporal_ui": settings.workflow_link(workflow_id),
+    }
+    if not args.wait:
+        print(json.dumps(started, indent=2) if args.json else render.started(started))
+        return 0
+    if not args.json:
+        print(render.started(started))
+    outcome = await wait_for_outcome(handle)
+    print(json.dumps({**started, **outcome}, indent=2) if args.json else render.outcome(outcome))
+    return 0 if outcome["outcome"] == "completed" else 1
+
+
+async def wait_for_outcome(handle: WorkflowHandle[Any, GovernedResult]) -> dict[str, Any]:
+    try:
+        result = await handle.result()
+    except WorkflowFailureError as failure:
+        return failure_outcome(failure)
+    return {"outcome": "completed", "result": asdict(result)}
+
+
+OUTCOME_BY_ERROR_TYPE = {
+    "PolicyDenied": "denied",
+    "ApprovalRejected": "rejected",
+    "ApprovalExpired": "expired",
+    "InvalidRequest": "invalid",
+}
+
+
+def failure_outcome(failure: WorkflowFailureError) -> dict[str, Any]:
+    cause = failure.cause
+    while isinstance(cause, FailureError) and not isinstance(cause, ApplicationError):
+        if cause.cause is None:
+            break
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        details = list(cause.details) if cause.details else []
+        first = details[0] if details and isinstance(details[0], dict) else {}
+        return {
+            "outcome": OUTCOME_BY_ERROR_TYPE.get(cause.type or "", "failed"),
+            "error_type": cause.type,
+            "message": cause.message,
+            "reasons": first.get("reasons", []),
+            "decision_id": first.get("decision_id", ""),
+        }
+    return {"outcome": "failed", "error_type": type(cause).__name__, "message": str(cause)}
+
+
+async def decide(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    handle = client.get_workflow_handle(args.workflow_id)
+    kind = args.command
+    try:
+        receipt = await handle.execute_update(
+            kind,
+            ApprovalRequest(approver=args.approver, comment=args.comment),
+            result_type=ApprovalReceipt,
+        )
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise CliError(f"{kind} refused: {message}") from None
+    except RPCError as error:
+        raise CliError(_rpc_message(error, args.workflow_id)) from None
+    if args.json:
+        print(json.dumps(asdict(receipt), indent=2))
+    else:
+        verb = "approved" if kind == APPROVE else "rejected"
+        print(f"{args.workflow_id}: {verb} by {receipt.approver} (decision {receipt.decision_id})")
+    return 0
+
+
+async def status(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    handle = client.get_workflow_handle(args.workflow_id)
+    try:
+        description = await handle.describe()
+        current = await handle.query("status", result_type=GovernedStatus)
+    except RPCError as error:
+        raise CliError(_rpc_message(error, args.workflow_id)) from None
+    except WorkflowQueryFailedError as error:
+        raise CliError(f"{args.workflow_id}: status query failed: {error}") from None
+    info = {
+        "workflow_id": args.workflow_id,
+        "run_id": description.run_id,
+        "execution_status": description.status.name if description.status else "UNKNOWN",
+        **asdict(current),
+        "temporal_ui": settings.workflow_link(args.workflow_id),
+    }
+    print(json.dumps(info, indent=2) if args.json else render.status(info))
+    return 0
+
+
+async def list_workflows(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    query = f"WorkflowType = '{WORKFLOW_NAME}'"
+    if args.pending:
+        query += " AND ApprovalStatus = 'pending' AND ExecutionStatus = 'Running'"
+    rows = []
+    async for execution in client.list_workflows(query, limit=args.limit):
+        attributes = execution.typed_search_attributes
+        rows.append(
+            {
+                "workflow_id": execution.id,
+                "status": execution.status.name if execution.status else "UNKNOWN",
+                "started": execution.start_time.isoformat(timespec="seconds"),
+                **{key.name: attributes.get(key) for key in render.LIST_ATTRIBUTES},
+            }
+        )
+    print(json.dumps(rows, indent=2) if args.json else render.table(rows))
+    return 0
+
+
+def _rpc_message(error: RPCError, workflow_id: str) -> str:
+    if error.status == RPCStatusCode.NOT_FOUND:
+        return f"no workflow with id {workflow_id!r}."
+    return f"Temporal refused the call for {workflow_id}: {error.message}"
