@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from telemetry.temporal import tracing_interceptor
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from orchestrator.config import TemporalSettings
+from telemetry.temporal import tracing_interceptor
 
 
 def tls_config(settings: TemporalSettings) -> TLSConfig | bool:

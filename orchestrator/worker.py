@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telemetry.httpx_tracing import instrument_client
-from telemetry.metrics import PolicyMetrics, create_runtime
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -16,6 +14,8 @@ from orchestrator.governed.agent import AgentActivities, Outbox
 from orchestrator.governed.workflow import GovernedWorkflow
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
+from telemetry.httpx_tracing import instrument_client
+from telemetry.metrics import PolicyMetrics, create_runtime
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,6 @@ from dataclasses import asdict
 from typing import Any
 
 from opentelemetry import trace
-from telemetry.logs import setup_logging
-from telemetry.tracing import setup_tracing
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -30,6 +28,8 @@ from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
+from telemetry.logs import setup_logging
+from telemetry.tracing import setup_tracing
 
 tracer = trace.get_tracer("orchestrator.cli")
 

@@ -11,22 +11,29 @@ from orchestrator.devstack import process
 from orchestrator.devstack.services import REPO_ROOT, Binaries, Ports, StackError, StackLayout
 from orchestrator.devstack.stack import LocalStack
 
+DEFAULT_DATA = REPO_ROOT / ".data"
+
+
+def default_stack(data: Path = DEFAULT_DATA) -> LocalStack:
+    """The `make up` stack: ports from ORCH_*_PORT, state under .data/."""
+    return LocalStack(Ports.from_env(), StackLayout(root=data), Binaries.locate())
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestrator.devstack")
     parser.add_argument("command", choices=["up", "down", "status", "logs", "env"])
-    parser.add_argument("--data", type=Path, default=REPO_ROOT / ".data", help="state folder")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="state folder")
     parser.add_argument("--lines", type=int, default=40, help="log lines per service (logs)")
     args = parser.parse_args(argv)
     try:
-        layout = StackLayout(root=args.data)
-        ports = Ports.from_env()
         if args.command == "env":
-            stack = LocalStack(ports, layout, Binaries(Path(), Path(), Path()))
+            # Addresses only: no binary needed to print them.
+            unlocated = Binaries(Path(), Path(), Path())
+            stack = LocalStack(Ports.from_env(), StackLayout(root=args.data), unlocated)
             for key, value in stack.client_env().items():
                 print(f"export {key}={value}")
             return 0
-        stack = LocalStack(ports, layout, Binaries.locate())
+        stack = default_stack(args.data)
         if args.command == "up":
             started = time.monotonic()
             for line in stack.up():

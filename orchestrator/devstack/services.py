@@ -45,6 +45,7 @@ class Ports:
     jaeger_query: int = 16686
     jaeger_query_grpc: int = 16685
     jaeger_health: int = 13133
+    worker_metrics: int = 9464
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Ports:
@@ -233,6 +234,24 @@ def stack_services(
         ports=tuple(temporal_ports),
     )
     return [jaeger, opa, temporal]
+
+
+def worker_service(ports: Ports, layout: StackLayout, client_env: dict[str, str]) -> ServiceSpec:
+    """A background worker for `make demo`; healthy once its Prometheus endpoint answers."""
+    return ServiceSpec(
+        name="worker",
+        argv=[sys.executable, "-m", "orchestrator", "worker"],
+        env={
+            **client_env,
+            "ORCH_METRICS_PORT": str(ports.worker_metrics),
+            "ORCH_AGENT_OUTBOX": str(layout.root / "outbox"),
+            "OTEL_SERVICE_NAME": "orchestrator-worker",
+        },
+        health_url=f"http://127.0.0.1:{ports.worker_metrics}/metrics",
+        url=f"http://127.0.0.1:{ports.worker_metrics}/metrics",
+        ports=(ports.worker_metrics,),
+        start_timeout=30.0,
+    )
 
 
 def opa_settings(*, otlp_grpc_address: str) -> list[str]:

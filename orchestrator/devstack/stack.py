@@ -12,6 +12,7 @@ from orchestrator.devstack.services import (
     StackError,
     StackLayout,
     stack_services,
+    worker_service,
 )
 
 
@@ -26,8 +27,12 @@ class LocalStack:
     def services(self) -> list[ServiceSpec]:
         return stack_services(self.ports, self.layout, self.binaries, temporal_ui=self.temporal_ui)
 
+    @property
+    def worker(self) -> ServiceSpec:
+        return worker_service(self.ports, self.layout, self.client_env())
+
     def service(self, name: str) -> ServiceSpec:
-        for spec in self.services:
+        for spec in [*self.services, self.worker]:
             if spec.name == name:
                 return spec
         raise StackError(f"{name}: no such service (expected one of jaeger, opa, temporal).")
@@ -36,7 +41,12 @@ class LocalStack:
         return process.start_all(self.services, self.layout)
 
     def down(self) -> list[str]:
-        return [process.stop(spec.name, self.layout) for spec in reversed(self.services)]
+        every = [self.worker, *reversed(self.services)]
+        return [process.stop(spec.name, self.layout) for spec in every]
+
+    def restart_worker(self) -> list[str]:
+        """A fresh background worker, so it runs the code as it is now."""
+        return [process.stop("worker", self.layout), *self.start("worker")]
 
     def stop(self, name: str) -> str:
         return process.stop(name, self.layout)
@@ -45,7 +55,10 @@ class LocalStack:
         return process.start_all([self.service(name)], self.layout)
 
     def status(self) -> list[process.ServiceState]:
-        return [process.state(spec, self.layout) for spec in self.services]
+        """The three servers, and the background worker when one runs."""
+        states = [process.state(spec, self.layout) for spec in self.services]
+        worker = process.state(self.worker, self.layout)
+        return [*states, worker] if worker.running else states
 
     # Addresses, in the form each client expects.
     @property

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from telemetry.metrics import PolicyMetrics
-from telemetry.policy_attributes import annotate_current_span
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from orchestrator.policy.client import OpaClient, PolicyError
 from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
+from telemetry.metrics import PolicyMetrics
+from telemetry.policy_attributes import annotate_current_span
 
 
 class PolicyActivities:

@@ -1,0 +1,180 @@
+"""`make demo`: the governed story end to end on the local stack, non-interactively.
+
+Restarts the background worker (so it runs the code in this checkout), runs each
+scenario, prints a table, and exits non-zero if any outcome differs from the expected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from orchestrator.approval import ApprovalReceipt, ApprovalRequest
+from orchestrator.cli.commands import wait_for_outcome
+from orchestrator.config import Settings
+from orchestrator.connection import connect
+from orchestrator.devstack.__main__ import default_stack
+from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
+from orchestrator.governed.workflow import WORKFLOW_NAME
+from telemetry.tracing import setup_tracing
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    expected: str
+    workflow_id: str
+    outcome: str = "?"
+    reasons: list[str] = field(default_factory=list)
+    decision_id: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == self.expected
+
+
+Scenario = Callable[[Client, Settings], Awaitable[Outcome]]
+
+
+async def start(
+    client: Client, settings: Settings, prefix: str, task: str, requester: str, **params: Any
+) -> WorkflowHandle[Any, GovernedResult]:
+    return await client.start_workflow(
+        WORKFLOW_NAME,
+        GovernedRequest(task=task, requester=requester, parameters=params),
+        id=f"demo-{prefix}-{uuid.uuid4().hex[:6]}",
+        task_queue=settings.temporal.task_queue,
+        result_type=GovernedResult,
+    )
+
+
+async def wait_for_approval_stage(handle: WorkflowHandle[Any, Any]) -> GovernedStatus:
+    for _ in range(300):
+        status = await handle.query("status", result_type=GovernedStatus)
+        if status.stage != "validating" and status.stage != "policy_check":
+            return status
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{handle.id} never left the policy gate; is OPA up?")
+
+
+async def decide(handle: WorkflowHandle[Any, Any], kind: str, who: str, comment: str) -> str:
+    """Try a decision; return what happened in one line."""
+    try:
+        receipt = await handle.execute_update(
+            kind, ApprovalRequest(who, comment), result_type=ApprovalReceipt
+        )
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        why = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        return f"{who} {kind}: REFUSED - {why}"
+    return f"{who} {kind}: accepted (decision {receipt.decision_id})"
+
+
+async def finish(outcome: Outcome, handle: WorkflowHandle[Any, GovernedResult]) -> Outcome:
+    result = await wait_for_outcome(handle)
+    outcome.outcome = result["outcome"]
+    if result["outcome"] == "completed":
+        decisions = result["result"]["decisions"]
+        outcome.reasons = decisions[0]["reasons"]
+        outcome.decision_id = decisions[0]["decision_id"]
+    else:
+        outcome.reasons = result.get("reasons") or [result.get("message", "")]
+        outcome.decision_id = result.get("decision_id", "")
+    return outcome
+
+
+async def risky_approved(client: Client, settings: Settings) -> Outcome:
+    handle = await start(
+        client,
+        settings,
+        "approved",
+        "Deploy the billing service to production",
+        "alice",
+        environment="production",
+    )
+    outcome = Outcome("(a) risky task, approved", "completed", handle.id)
+    status = await wait_for_approval_stage(handle)
+    outcome.notes.append(f"stage: {status.stage}")
+    outcome.notes.append(await decide(handle, "approve", "alice", "my own change"))
+    outcome.notes.append(await decide(handle, "approve", "bob", "change reviewed"))
+    return await finish(outcome, handle)
+
+
+async def forbidden(client: Client, settings: Settings) -> Outcome:
+    handle = await start(
+        client, settings, "forbidden", "forbidden: drop the customer database", "alice"
+    )
+    return await finish(Outcome("(b) forbidden task", "denied", handle.id), handle)
+
+
+async def low_risk(client: Client, settings: Settings) -> Outcome:
+    handle = await start(client, settings, "lowrisk", "Generate the weekly usage report", "alice")
+    return await finish(Outcome("(c) low-risk task", "completed", handle.id), handle)
+
+
+async def rejected(client: Client, settings: Settings) -> Outcome:
+    handle = await start(
+        client,
+        settings,
+        "rejected",
+        "Rotate the payment gateway credentials",
+        "erin",
+        environment="production",
+    )
+    outcome = Outcome("(d) risky task, rejected", "rejected", handle.id)
+    await wait_for_approval_stage(handle)
+    outcome.notes.append(await decide(handle, "reject", "carol", "not during the change freeze"))
+    return await finish(outcome, handle)
+
+
+SCENARIOS: list[Scenario] = [risky_approved, forbidden, low_risk, rejected]
+
+
+def render(outcomes: list[Outcome], settings: Settings) -> str:
+    lines = []
+    for o in outcomes:
+        mark = "ok " if o.ok else "FAIL"
+        lines.append(f"[{mark}] {o.scenario}: {o.outcome} (expected {o.expected})")
+        lines.append(f"       workflow  {o.workflow_id}")
+        for reason in o.reasons:
+            lines.append(f"       reason    {reason}")
+        lines.append(f"       decision  {o.decision_id or '-'}")
+        for note in o.notes:
+            lines.append(f"       approval  {note}")
+        lines.append(f"       ui        {settings.workflow_link(o.workflow_id)}")
+        lines.append(f"       trace     .venv/bin/orchestrator trace {o.workflow_id}")
+    return "\n".join(lines)
+
+
+async def main() -> int:
+    settings = Settings.from_env()
+    tracing = setup_tracing("orchestrator-demo")
+    stack = default_stack()
+    for line in stack.restart_worker():
+        print(line)
+    client = await connect(settings.temporal)
+    outcomes = [await scenario(client, settings) for scenario in SCENARIOS]
+    tracing.shutdown()
+    print()
+    print(render(outcomes, settings))
+    failed = [o for o in outcomes if not o.ok]
+    print()
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} scenarios as expected.")
+    print(
+        "The stack and the worker keep running for exploring: `make status`, "
+        f"Temporal UI {settings.temporal.ui_url}, Jaeger {settings.jaeger_query_url}. "
+        "Stop everything with `make down`."
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,66 @@
+"""Approval deadlines on the time-skipping test server: a day passes in a moment.
+
+The Java test server does not run Updates the way the dev server does, so approving is
+covered on the dev server (test_governed_workflow.py); here nobody decides in time.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator.config import Settings
+from orchestrator.devstack.services import SEARCH_ATTRIBUTES
+from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
+from orchestrator.governed.workflow import WORKFLOW_NAME
+from tests.support import RunningWorker
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def registered_env(time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """The test server learns the workflows' search attributes as the dev server does."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    await time_skipping_env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            search_attributes={
+                name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+                for name, kind in SEARCH_ATTRIBUTES.items()
+            }
+        )
+    )
+    return time_skipping_env
+
+
+async def test_unanswered_approval_expires_with_its_reason(
+    registered_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = registered_env.client
+    async with RunningWorker.start(client, settings):
+        handle = await client.start_workflow(
+            WORKFLOW_NAME,
+            GovernedRequest(
+                task="Deploy the billing service to production",
+                requester="alice",
+                parameters={"environment": "production"},
+                approval_timeout_seconds=24 * 3600,
+            ),
+            id=f"expiry-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.temporal.task_queue,
+            result_type=GovernedResult,
+        )
+        with pytest.raises(WorkflowFailureError) as caught:
+            await handle.result()
+        status = await handle.query("status", result_type=GovernedStatus)
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "ApprovalExpired"
+    assert "1 day" in cause.message
+    assert (status.stage, status.approval_status) == ("expired", "expired")
