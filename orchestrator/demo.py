@@ -58,7 +58,7 @@ async def start(
 
 async def wait_for_approval_stage(handle: WorkflowHandle[Any, Any]) -> GovernedStatus:
     for _ in range(300):
-        status = await handle.query("status", result_type=GovernedStatus)
+        status: GovernedStatus = await handle.query("status", result_type=GovernedStatus)
         if status.stage != "validating" and status.stage != "policy_check":
             return status
         await asyncio.sleep(0.1)

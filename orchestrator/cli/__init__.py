@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     listing.add_argument("--json", action="store_true", help="print JSON")
 
+    audit = sub.add_parser("audit", help="who did what, every decision and approval, from history")
+    audit.add_argument("workflow_id", metavar="ID")
+    audit.add_argument("--json", action="store_true", help="print JSON")
+
+    history = sub.add_parser("history", help="export a workflow's raw event history as JSON")
+    history.add_argument("workflow_id", metavar="ID")
+    history.add_argument("--json", action="store_true", help="JSON (the only format)")
+
     trace = sub.add_parser("trace", help="print a workflow's trace from Jaeger as a waterfall")
     trace.add_argument("workflow_id", metavar="ID")
     trace.add_argument("--json", action="store_true", help="print the raw spans as JSON")

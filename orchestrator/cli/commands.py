@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import worker as worker_process
 from orchestrator.approval import APPROVE, ApprovalReceipt, ApprovalRequest
-from orchestrator.cli import render
+from orchestrator.cli import audit, render
 from orchestrator.cli.errors import CliError
 from orchestrator.cli.parsing import duration_seconds, parameters
 from orchestrator.config import Settings
@@ -55,6 +55,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 return await show_trace(args, settings, await _client(settings))
             client = await _client(settings)
             handler = {
+                "audit": audit.audit,
+                "history": audit.history,
                 "start": start,
                 "approve": decide,
                 "reject": decide,

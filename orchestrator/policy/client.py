@@ -147,7 +147,9 @@ def parse_decision(body: Any, decision_path: str, action: str) -> PolicyDecision
         raise PolicyMalformed(
             f"The decision at '{decision_path}' is malformed: {'; '.join(problems)}."
         )
-    provenance = body.get("provenance") if isinstance(body.get("provenance"), dict) else {}
+    provenance = body.get("provenance")
+    if not isinstance(provenance, dict):
+        provenance = {}
     return PolicyDecision(
         action=action,
         allow=bool(allow),

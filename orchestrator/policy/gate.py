@@ -22,7 +22,7 @@ POLICY_TIMEOUT = timedelta(seconds=10)
 
 async def decide(policy_input: PolicyInput) -> PolicyDecision:
     """Ask OPA through the policy activity; the result stays in history as the audit record."""
-    return await workflow.execute_activity(
+    decision: PolicyDecision = await workflow.execute_activity(
         POLICY_ACTIVITY,
         policy_input,
         result_type=PolicyDecision,
@@ -30,6 +30,7 @@ async def decide(policy_input: PolicyInput) -> PolicyDecision:
         retry_policy=POLICY_RETRY,
         summary=f"policy: {policy_input.action}",
     )
+    return decision
 
 
 def denied(decision: PolicyDecision, subject: str) -> ApplicationError:

@@ -1,0 +1,217 @@
+"""The audit record of a workflow, rebuilt from its event history alone (no side store).
+
+Who requested what and when, every policy decision (with OPA's decision id and the policy
+revision, to join OPA's decision log), every approval attempt that reached the workflow
+(accepted or refused, and why), each step's outcome, the trace id and the final result.
+An approval refused by the update validator never enters history, by Temporal's design;
+one refused by policy does, through its policy decision and the update's failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
+
+from orchestrator.policy.contract import POLICY_ACTIVITY
+
+
+@dataclass
+class AuditDecision:
+    at: str
+    action: str
+    allow: bool
+    reasons: list[str]
+    require_approval: bool
+    risk: str
+    decision_id: str
+    policy_revision: str
+    opa_version: str
+    subject: str  # the approver, the step path, or the workflow itself
+
+
+@dataclass
+class AuditApproval:
+    at: str
+    update: str  # approve | reject
+    approver: str
+    comment: str
+    accepted: bool | None = None  # None while the update is still running
+    outcome: str = ""
+
+
+@dataclass
+class AuditStep:
+    at: str
+    activity: str
+    outcome: str  # completed | failed | timed out | canceled | scheduled
+    detail: str = ""
+
+
+@dataclass
+class AuditRecord:
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    started_at: str
+    requester: str
+    request: dict[str, Any]
+    decisions: list[AuditDecision] = field(default_factory=list)
+    approvals: list[AuditApproval] = field(default_factory=list)
+    steps: list[AuditStep] = field(default_factory=list)
+    trace_id: str | None = None
+    status: str = "running"
+    closed_at: str | None = None
+    result: Any = None
+    failure: dict[str, str] | None = None
+
+
+def _time(event: HistoryEvent) -> str:
+    moment: datetime = event.event_time.ToDatetime()
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def _failure(failure: Failure) -> dict[str, str]:
+    """The innermost failure's type and message: what a person needs to know."""
+    while failure.HasField("cause") and not failure.HasField("application_failure_info"):
+        failure = failure.cause
+    kind = failure.application_failure_info.type or failure.WhichOneof("failure_info") or "error"
+    return {"type": kind, "message": failure.message}
+
+
+class _Decoder:
+    def __init__(self, converter: DataConverter) -> None:
+        self.converter = converter
+
+    async def first(self, payloads: Sequence[Payload]) -> Any:
+        values = await self.converter.decode(list(payloads)) if payloads else []
+        return values[0] if values else None
+
+
+async def build_audit(history: WorkflowHistory, converter: DataConverter) -> AuditRecord:
+    decode = _Decoder(converter)
+    events = list(history.events)
+    started = events[0].workflow_execution_started_event_attributes
+    request = await decode.first(started.input.payloads) or {}
+    record = AuditRecord(
+        workflow_id=history.workflow_id,
+        run_id=history.run_id,
+        workflow_type=started.workflow_type.name,
+        started_at=_time(events[0]),
+        requester=str(request.get("requester", "")) if isinstance(request, dict) else "",
+        request=request if isinstance(request, dict) else {"input": request},
+    )
+    scheduled: dict[int, tuple[str, Any]] = {}
+    approvals: dict[str, AuditApproval] = {}
+    for event in events[1:]:
+        kind = event.WhichOneof("attributes")
+        at = _time(event)
+        if kind == "activity_task_scheduled_event_attributes":
+            attrs = event.activity_task_scheduled_event_attributes
+            scheduled[event.event_id] = (
+                attrs.activity_type.name,
+                await decode.first(attrs.input.payloads),
+            )
+        elif kind == "activity_task_completed_event_attributes":
+            attrs_done = event.activity_task_completed_event_attributes
+            name, given = scheduled.get(attrs_done.scheduled_event_id, ("?", None))
+            result = await decode.first(attrs_done.result.payloads)
+            if name == POLICY_ACTIVITY and isinstance(result, dict):
+                record.decisions.append(_decision(at, result, given))
+            else:
+                record.steps.append(AuditStep(at, name, "completed", _summary(result)))
+        elif kind == "activity_task_failed_event_attributes":
+            attrs_failed = event.activity_task_failed_event_attributes
+            name, _ = scheduled.get(attrs_failed.scheduled_event_id, ("?", None))
+            failure = _failure(attrs_failed.failure)
+            record.steps.append(
+                AuditStep(at, name, "failed", f"{failure['type']}: {failure['message']}")
+            )
+        elif kind == "activity_task_timed_out_event_attributes":
+            attrs_timeout = event.activity_task_timed_out_event_attributes
+            name, _ = scheduled.get(attrs_timeout.scheduled_event_id, ("?", None))
+            record.steps.append(AuditStep(at, name, "timed out", attrs_timeout.failure.message))
+        elif kind == "workflow_execution_update_accepted_event_attributes":
+            accepted = event.workflow_execution_update_accepted_event_attributes.accepted_request
+            argument = await decode.first(accepted.input.args.payloads) or {}
+            approval = AuditApproval(
+                at=at,
+                update=accepted.input.name,
+                approver=str(argument.get("approver", "")) if isinstance(argument, dict) else "",
+                comment=str(argument.get("comment", "")) if isinstance(argument, dict) else "",
+            )
+            approvals[accepted.meta.update_id] = approval
+            record.approvals.append(approval)
+        elif kind == "workflow_execution_update_completed_event_attributes":
+            completed = event.workflow_execution_update_completed_event_attributes
+            pending = approvals.get(completed.meta.update_id)
+            if pending is not None:
+                if completed.outcome.HasField("failure"):
+                    pending.accepted = False
+                    pending.outcome = _failure(completed.outcome.failure)["message"]
+                else:
+                    pending.accepted = True
+                    pending.outcome = "accepted"
+        elif kind == "upsert_workflow_search_attributes_event_attributes":
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+            if "TraceId" in fields.indexed_fields:
+                record.trace_id = str(await decode.first([fields.indexed_fields["TraceId"]]))
+        elif kind == "workflow_execution_completed_event_attributes":
+            record.status, record.closed_at = "completed", at
+            record.result = await decode.first(
+                event.workflow_execution_completed_event_attributes.result.payloads
+            )
+        elif kind == "workflow_execution_failed_event_attributes":
+            record.status, record.closed_at = "failed", at
+            record.failure = _failure(event.workflow_execution_failed_event_attributes.failure)
+        elif kind == "workflow_execution_terminated_event_attributes":
+            record.status, record.closed_at = "terminated", at
+            terminated = event.workflow_execution_terminated_event_attributes
+            record.failure = {"type": "Terminated", "message": terminated.reason}
+        elif kind == "workflow_execution_timed_out_event_attributes":
+            record.status, record.closed_at = "timed out", at
+        elif kind == "workflow_execution_canceled_event_attributes":
+            record.status, record.closed_at = "canceled", at
+        elif kind == "workflow_execution_continued_as_new_event_attributes":
+            record.status, record.closed_at = "continued as new", at
+    return record
+
+
+def _decision(at: str, result: dict[str, Any], given: Any) -> AuditDecision:
+    subject = "workflow"
+    if isinstance(given, dict):
+        if isinstance(given.get("approval"), dict):
+            subject = f"approver {given['approval'].get('approver', '?')}"
+        elif isinstance(given.get("step"), dict):
+            subject = (
+                f"step {given['step'].get('path', '?')} ({given['step'].get('activity', '?')})"
+            )
+    return AuditDecision(
+        at=at,
+        action=str(result.get("action", "")),
+        allow=bool(result.get("allow")),
+        reasons=[str(r) for r in result.get("reasons", [])],
+        require_approval=bool(result.get("require_approval")),
+        risk=str(result.get("risk", "")),
+        decision_id=str(result.get("decision_id", "")),
+        policy_revision=str(result.get("policy_revision", "")),
+        opa_version=str(result.get("opa_version", "")),
+        subject=subject,
+    )
+
+
+def _summary(result: Any, limit: int = 160) -> str:
+    if isinstance(result, dict) and "summary" in result:
+        text = str(result["summary"])
+    elif result is None:
+        text = ""
+    else:
+        text = str(result)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

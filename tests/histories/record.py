@@ -1,0 +1,90 @@
+"""Record the histories that tests/replay replays: `python -m tests.histories.record [TAG]`.
+
+Starts its own stack on free ports, runs the governed scenarios, and writes one JSON
+history per scenario to tests/histories/governed_<scenario>_<TAG>.json. Record again
+only when workflow code changed *with* a patch, keeping the old files: both must replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+
+from orchestrator.approval import ApprovalReceipt, ApprovalRequest
+from orchestrator.config import Settings
+from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
+from orchestrator.governed.model import GovernedStatus
+from tests.support import RunningWorker
+
+HERE = Path(__file__).parent
+
+
+async def until_awaiting_approval(handle: WorkflowHandle[Any, Any]) -> None:
+    for _ in range(200):
+        status = await handle.query("status", result_type=GovernedStatus)
+        if status.stage == "awaiting_approval":
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{handle.id} never waited for approval")
+
+
+async def record(tag: str) -> list[Path]:
+    with tempfile.TemporaryDirectory() as folder:
+        stack = LocalStack(Ports.free(), StackLayout(Path(folder)), Binaries.locate(), False)
+        stack.up()
+        try:
+            settings = Settings.from_env(stack.client_env())
+            settings = replace(settings, metrics_port=0, agent_outbox=Path(folder) / "outbox")
+            client = await Client.connect(stack.temporal_address)
+            async with RunningWorker.start(client, settings) as worker:
+                return await run_scenarios(worker, tag)
+        finally:
+            stack.down()
+
+
+async def run_scenarios(worker: RunningWorker, tag: str) -> list[Path]:
+    written = []
+    risky = "Deploy the billing service to production"
+    scenarios = {
+        "lowrisk": ("Generate the weekly usage report", "alice", {}, []),
+        "denied": ("forbidden: drop the customer database", "alice", {}, []),
+        "approved": (
+            risky,
+            "alice",
+            {"environment": "production"},
+            [("approve", "alice"), ("approve", "bob")],
+        ),
+        "rejected": (risky, "alice", {"environment": "production"}, [("reject", "carol")]),
+    }
+    for name, (task, requester, parameters, decisions) in scenarios.items():
+        handle = await worker.start_governed(task, requester, parameters=parameters)
+        if decisions:
+            await until_awaiting_approval(handle)
+        for kind, who in decisions:
+            try:
+                await handle.execute_update(
+                    kind,
+                    ApprovalRequest(who, f"recorded {uuid.uuid4().hex[:4]}"),
+                    result_type=ApprovalReceipt,
+                )
+            except Exception as refused:
+                print(f"{name}: {who} {kind} refused: {refused}")
+        with contextlib.suppress(WorkflowFailureError):
+            await handle.result()
+        path = HERE / f"governed_{name}_{tag}.json"
+        path.write_text((await handle.fetch_history()).to_json())
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1")):
+        print(f"wrote {path}")
