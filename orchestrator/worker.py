@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -26,6 +28,8 @@ def build_worker(
     client: Client, settings: Settings, opa: OpaClient, metrics: PolicyMetrics | None = None
 ) -> Worker:
     """The worker with every workflow and activity registered; tests build theirs the same way."""
+    # traceparent reaches OPA, so OPA's own span joins the workflow's trace.
+    instrument_client(opa.http)
     policy = PolicyActivities(opa, metrics)
     agent = AgentActivities(Outbox(settings.agent_outbox))
     return Worker(
@@ -33,6 +37,8 @@ def build_worker(
         task_queue=settings.temporal.task_queue,
         workflows=WORKFLOWS,
         activities=[policy.decide, agent.execute, agent.cleanup],
+        # On shutdown, give running activities time to finish before they are cancelled.
+        graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
 
@@ -42,7 +48,6 @@ async def run_worker(settings: Settings) -> None:
     )
     client = await connect(settings.temporal, runtime=runtime)
     opa = OpaClient(settings.opa)
-    instrument_client(opa.http)
     metrics = PolicyMetrics(runtime.metric_meter)
     worker = build_worker(client, settings, opa, metrics)
     log.info(
@@ -53,8 +58,16 @@ async def run_worker(settings: Settings) -> None:
         settings.opa.url,
         settings.metrics_port or "off",
     )
+    # SIGTERM (`make down`, a container stop) drains the worker like Ctrl-C does, so
+    # in-flight tasks finish or are handed back and the caller flushes its spans.
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
     try:
-        await worker.run()
+        async with worker:
+            await stopping.wait()
+            log.info("worker stopping")
     finally:
         await opa.aclose()
 

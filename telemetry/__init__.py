@@ -1,1 +1,11 @@
-"""Tracing, metrics and log correlation shared by every process of the orchestrator."""
+"""Tracing, metrics and log correlation shared by every process of the orchestrator.
+
+- `tracing`: `setup_tracing()` once per process (OTLP to Jaeger, standard OTEL_* variables).
+- `temporal`: the Temporal client/worker tracing interceptor.
+- `httpx_tracing`: trace the OPA client's calls (traceparent out, no user data on spans).
+- `policy_attributes`: the `orchestrator.policy.*` span attributes of a decision.
+- `logs`: JSON log lines carrying trace_id / span_id.
+- `metrics`: Prometheus through Temporal's runtime; the policy gate's counters and histogram.
+- `jaeger`: read a trace back from Jaeger's v3 query API, waiting until it is settled.
+- `waterfall`: render such a trace for a terminal, or as JSON.
+"""

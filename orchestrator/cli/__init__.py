@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from orchestrator.cli import commands
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.config import ConfigError, Settings
+from telemetry.tracing import TracingConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             commands.worker(settings)
             return 0
         return asyncio.run(commands.run(args, settings))
-    except (ConfigError, UsageError) as error:
+    except (ConfigError, TracingConfigError, UsageError) as error:
         print(f"orchestrator: {error}", file=sys.stderr)
         return 2
     except CliError as error:

@@ -11,7 +11,7 @@ from temporalio.service import RPCError
 from orchestrator.cli.errors import CliError
 from orchestrator.config import Settings
 from orchestrator.governed.workflow import TRACE_ID
-from telemetry.jaeger import TraceNotFound, fetch_trace, ui_link
+from telemetry.jaeger import JaegerError, fetch_trace, ui_link
 from telemetry.waterfall import render_waterfall, spans_to_json
 
 
@@ -33,8 +33,11 @@ async def trace_id_of(client: Client, workflow_id: str) -> str:
 async def show_trace(args: argparse.Namespace, settings: Settings, client: Client) -> int:
     trace_id = await trace_id_of(client, args.workflow_id)
     try:
-        spans = await fetch_trace(settings.jaeger_query_url, trace_id, wait_seconds=args.wait)
-    except TraceNotFound as error:
+        # OPA exports its spans on its own schedule; wait for them so the tree is whole.
+        spans = await fetch_trace(
+            settings.jaeger_query_url, trace_id, wait_seconds=args.wait, expect_services={"opa"}
+        )
+    except JaegerError as error:
         raise CliError(str(error)) from None
     if args.json:
         print(json.dumps(spans_to_json(spans), indent=2))

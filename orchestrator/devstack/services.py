@@ -190,6 +190,9 @@ def stack_services(
             *opa_settings(otlp_grpc_address=f"127.0.0.1:{ports.jaeger_otlp_grpc}"),
             *opa_policy_args(layout.policies),
         ],
+        # OPA's OpenTelemetry SDK batches spans for 5 s by default; people look at a
+        # trace seconds after a command, so export twice a second.
+        env={"OTEL_BSP_SCHEDULE_DELAY": "500"},
         health_url=f"http://127.0.0.1:{ports.opa}/health",
         url=f"http://127.0.0.1:{ports.opa}",
         ports=(ports.opa,),

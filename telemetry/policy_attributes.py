@@ -1,0 +1,95 @@
+"""The attributes a policy decision leaves on the policy activity's span.
+
+The one definition of the `orchestrator.policy.*` names: the activity sets them, the trace
+viewer (`telemetry.waterfall`) shows them, tests query Jaeger for them.
+
+Only the decision and its provenance go on spans, never user data: no task description,
+no parameters, no requester, no reason texts (they may quote the input). Spans are kept by
+a tracing backend with far looser access control than the workflow history, and the
+decision id is enough to join the span with OPA's decision log when the detail is needed.
+
+A deny is not marked as a span error: answering "deny" is the activity doing its job. The
+workflow span carries the error, because the workflow fails with PolicyDenied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opentelemetry import trace
+from opentelemetry.util.types import AttributeValue
+
+PREFIX = "orchestrator.policy."
+
+ACTION = PREFIX + "action"
+ALLOW = PREFIX + "allow"
+REASONS_COUNT = PREFIX + "reasons_count"
+REQUIRE_APPROVAL = PREFIX + "require_approval"
+RISK = PREFIX + "risk"
+DECISION_ID = PREFIX + "decision_id"
+REVISION = PREFIX + "revision"
+OPA_VERSION = PREFIX + "opa_version"
+
+# In the order the trace viewer prints them.
+ALL = (ACTION, ALLOW, REQUIRE_APPROVAL, RISK, REASONS_COUNT, DECISION_ID, REVISION, OPA_VERSION)
+
+
+def decision_attributes(
+    *,
+    action: str,
+    allow: bool,
+    reasons_count: int,
+    require_approval: bool,
+    risk: str,
+    decision_id: str,
+    revision: str,
+    opa_version: str,
+) -> dict[str, AttributeValue]:
+    """The span attributes of one decision, typed as OTLP keeps them (bools and ints stay so)."""
+    return {
+        ACTION: action,
+        ALLOW: allow,
+        REASONS_COUNT: reasons_count,
+        REQUIRE_APPROVAL: require_approval,
+        RISK: risk,
+        DECISION_ID: decision_id,
+        REVISION: revision,
+        OPA_VERSION: opa_version,
+    }
+
+
+def annotate_current_span(
+    *,
+    action: str,
+    allow: bool,
+    reasons_count: int,
+    require_approval: bool,
+    risk: str,
+    decision_id: str,
+    revision: str,
+    opa_version: str,
+) -> None:
+    """Set the decision's attributes on the current span (the activity's RunActivity span).
+
+    A no-op when there is no recording span, e.g. with tracing disabled.
+    """
+    trace.get_current_span().set_attributes(
+        decision_attributes(
+            action=action,
+            allow=allow,
+            reasons_count=reasons_count,
+            require_approval=require_approval,
+            risk=risk,
+            decision_id=decision_id,
+            revision=revision,
+            opa_version=opa_version,
+        )
+    )
+
+
+def policy_attributes(attributes: Mapping[str, object]) -> dict[str, object]:
+    """The decision attributes among a span's attributes, unprefixed: the known ones in
+    display order, then any others under the prefix (added later, still worth showing)."""
+    known = [key for key in ALL if key in attributes]
+    others = sorted(key for key in attributes if key.startswith(PREFIX) and key not in ALL)
+    return {key.removeprefix(PREFIX): attributes[key] for key in [*known, *others]}
