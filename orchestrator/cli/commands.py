@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -48,7 +49,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging("orchestrator-cli", "WARNING")
     tracing = setup_tracing("orchestrator-cli")
     try:
-        with tracer.start_as_current_span(f"orchestrator {args.command}"):
+        with tracer.start_as_current_span(f"orchestrator {args.command}") as span:
             if args.command == "trace":
                 from orchestrator.cli.trace import show_trace
 
@@ -63,7 +64,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 "status": status,
                 "list": list_workflows,
             }[args.command]
-            return await handler(args, settings, client)
+            try:
+                return await handler(args, settings, client)
+            except CliError as error:
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+                raise
     finally:
         tracing.shutdown()
 
@@ -110,6 +115,9 @@ async def start(args: argparse.Namespace, settings: Settings, client: Client) ->
     if not args.json:
         print(render.started(started))
     outcome = await wait_for_outcome(handle)
+    if outcome["outcome"] != "completed":
+        message = f"workflow {outcome['outcome']}: {outcome.get('message', '')}"
+        trace.get_current_span().set_status(Status(StatusCode.ERROR, message))
     print(json.dumps({**started, **outcome}, indent=2) if args.json else render.outcome(outcome))
     return 0 if outcome["outcome"] == "completed" else 1
 

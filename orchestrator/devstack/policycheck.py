@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from orchestrator.devstack.services import REPO_ROOT, Binaries, StackError, opa_policy_args
 
@@ -26,7 +27,7 @@ def main() -> int:
     except StackError as error:
         print(f"policy-check: {error}", file=sys.stderr)
         return 1
-    policies = opa_policy_args(REPO_ROOT / "policies")
+    policies = opa_policy_args(Path("policies"))
 
     unformatted = run([opa, "fmt", "--list", *policies])
     if unformatted.returncode or unformatted.stdout.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import OpaSettings, Settings
@@ -123,9 +125,25 @@ async def test_risky_task_waits_requester_and_viewer_are_refused_then_approver_a
         ("bob", True),
     ]
 
-    with pytest.raises(WorkflowUpdateFailedError) as late:
+    with pytest.raises(RPCError, match="already completed"):
         await decide(handle, "reject", "carol")
-    assert "Already approved by bob" in str(late.value.cause)
+
+
+async def test_two_concurrent_decisions_only_one_counts(worker: RunningWorker) -> None:
+    handle = await worker.start_governed(RISKY, "alice", parameters={"environment": "production"})
+    await wait_for_stage(handle, "awaiting_approval")
+    outcomes = await asyncio.gather(
+        decide(handle, "approve", "bob"), decide(handle, "reject", "carol"), return_exceptions=True
+    )
+    receipts = [o for o in outcomes if isinstance(o, ApprovalReceipt)]
+    refusals = [o for o in outcomes if isinstance(o, WorkflowUpdateFailedError)]
+    assert len(receipts) == 1, outcomes
+    assert len(refusals) == 1, outcomes
+    assert "already" in str(refusals[0].cause).lower()
+    status = await status_of(handle)
+    assert status.approval_status in ("approved", "rejected")
+    with contextlib.suppress(WorkflowFailureError):
+        await handle.result()
 
 
 async def test_rejected_approval_ends_the_workflow_as_rejected(worker: RunningWorker) -> None:

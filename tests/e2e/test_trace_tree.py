@@ -1,0 +1,169 @@
+"""One trace from the CLI to OPA's own span, asserted on what Jaeger returns.
+
+Every part is real and in its own process: the `orchestrator` CLI, a background worker
+(the same service `make demo` starts), OPA with the repo's policies, and Jaeger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.devstack import LocalStack, process
+from telemetry.jaeger import Span, fetch_trace
+
+pytestmark = pytest.mark.integration
+
+BIN = Path(sys.executable).parent
+SECRET = "SECRET-TOKEN-b9f1e0c4"
+SERVICES = {"orchestrator-cli", "orchestrator-worker", "opa"}
+
+
+@pytest.fixture(scope="module")
+def task_queue() -> str:
+    return f"e2e-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def worker_process(stack: LocalStack, task_queue: str) -> Iterator[None]:
+    """A real worker process exporting its spans to the test stack's Jaeger."""
+    spec = stack.worker
+    spec = replace(spec, env={**spec.env, "TEMPORAL_TASK_QUEUE": task_queue})
+    process.start_all([spec], stack.layout)
+    yield
+    process.stop("worker", stack.layout)
+
+
+async def cli(stack: LocalStack, task_queue: str, *args: str) -> dict[str, Any]:
+    env = {**os.environ, **stack.client_env(), "TEMPORAL_TASK_QUEUE": task_queue}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "orchestrator"), *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return dict(json.loads(done.stdout))
+
+
+async def trace_of(stack: LocalStack, trace_id: str) -> list[Span]:
+    return await fetch_trace(
+        stack.jaeger_query_url, trace_id, wait_seconds=30, expect_services=SERVICES
+    )
+
+
+def only(spans: list[Span], name: str) -> Span:
+    found = [span for span in spans if span.name == name]
+    assert len(found) == 1, (name, [s.name for s in spans])
+    return found[0]
+
+
+def children(spans: list[Span], parent: Span) -> list[Span]:
+    return [span for span in spans if span.parent_span_id == parent.span_id]
+
+
+@pytest.fixture(scope="module")
+async def allowed_trace(
+    stack: LocalStack, task_queue: str, worker_process: None
+) -> tuple[dict[str, Any], list[Span]]:
+    outcome = await cli(
+        stack,
+        task_queue,
+        "start",
+        "--task",
+        "Generate the weekly usage report",
+        "--requester",
+        "alice",
+        "--param",
+        f"api_token={SECRET}",
+        "--wait",
+    )
+    assert outcome["outcome"] == "completed", outcome
+    return outcome, await trace_of(stack, outcome["trace_id"])
+
+
+async def test_one_trace_runs_from_the_cli_to_opas_span(
+    allowed_trace: tuple[dict[str, Any], list[Span]],
+) -> None:
+    outcome, spans = allowed_trace
+    assert {span.trace_id for span in spans} == {outcome["trace_id"]}
+    assert {span.service for span in spans} >= SERVICES
+
+    root = only(spans, "orchestrator start")
+    assert root.service == "orchestrator-cli" and root.parent_span_id is None
+    start = only(spans, "StartWorkflow:GovernedWorkflow")
+    assert start.parent_span_id == root.span_id
+    run = only(spans, "RunWorkflow:GovernedWorkflow")
+    assert run.parent_span_id == start.span_id and run.service == "orchestrator-worker"
+
+    policy_start = only(spans, "StartActivity:policy.decide")
+    assert policy_start.parent_span_id == start.span_id
+    policy_run = only(spans, "RunActivity:policy.decide")
+    assert policy_run.parent_span_id == policy_start.span_id
+    [http] = [
+        s
+        for s in children(spans, policy_run)
+        if s.attributes.get("http.request.method", s.attributes.get("http.method")) == "POST"
+    ]
+    [opa] = children(spans, http)
+    assert opa.service == "opa"
+
+    attributes = policy_run.attributes
+    assert attributes["orchestrator.policy.action"] == "workflow.start"
+    assert attributes["orchestrator.policy.allow"] is True
+    assert attributes["orchestrator.policy.require_approval"] is False
+    assert attributes["orchestrator.policy.decision_id"]
+    assert attributes["orchestrator.policy.revision"]
+    for name in (
+        "StartActivity:agent.execute",
+        "RunActivity:agent.execute",
+        "RunActivity:agent.cleanup",
+    ):
+        only(spans, name)
+
+
+async def test_no_task_data_reaches_jaeger(
+    allowed_trace: tuple[dict[str, Any], list[Span]],
+) -> None:
+    _, spans = allowed_trace
+    dumped = json.dumps([[s.name, s.attributes, s.events] for s in spans], default=str)
+    assert SECRET not in dumped
+    assert "weekly usage report" not in dumped
+
+
+async def test_a_denied_workflow_shows_error_status(
+    stack: LocalStack, task_queue: str, worker_process: None
+) -> None:
+    outcome = await cli(
+        stack,
+        task_queue,
+        "start",
+        "--task",
+        "forbidden: wipe the audit log",
+        "--requester",
+        "alice",
+        "--wait",
+    )
+    assert outcome["outcome"] == "denied"
+    spans = await trace_of(stack, outcome["trace_id"])
+    root = only(spans, "orchestrator start")
+    assert root.status_code == "error"
+    assert "denied" in root.status_message
+    policy_run = only(spans, "RunActivity:policy.decide")
+    assert policy_run.attributes["orchestrator.policy.allow"] is False
+    assert policy_run.attributes["orchestrator.policy.reasons_count"] >= 1
+    completion = only(spans, "CompleteWorkflow:GovernedWorkflow")
+    assert any("PolicyDenied" in json.dumps(event, default=str) for event in completion.events)
