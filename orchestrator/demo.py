@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import trace
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
@@ -24,6 +25,8 @@ from orchestrator.devstack.__main__ import default_stack
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from telemetry.tracing import setup_tracing
+
+tracer = trace.get_tracer("orchestrator.demo")
 
 
 @dataclass
@@ -81,13 +84,13 @@ async def decide(handle: WorkflowHandle[Any, Any], kind: str, who: str, comment:
 async def finish(outcome: Outcome, handle: WorkflowHandle[Any, GovernedResult]) -> Outcome:
     result = await wait_for_outcome(handle)
     outcome.outcome = result["outcome"]
-    if result["outcome"] == "completed":
-        decisions = result["result"]["decisions"]
-        outcome.reasons = decisions[0]["reasons"]
-        outcome.decision_id = decisions[0]["decision_id"]
-    else:
-        outcome.reasons = result.get("reasons") or [result.get("message", "")]
-        outcome.decision_id = result.get("decision_id", "")
+    # The start decision, whatever happened after it: its reasons and OPA's decision id.
+    status: GovernedStatus = await handle.query("status", result_type=GovernedStatus)
+    if status.decision:
+        outcome.reasons = list(status.decision.reasons)
+        outcome.decision_id = status.decision.decision_id
+    if result["outcome"] not in ("completed", "denied"):
+        outcome.reasons.append(result.get("message", ""))
     return outcome
 
 
@@ -139,14 +142,21 @@ SCENARIOS: list[Scenario] = [risky_approved, forbidden, low_risk, rejected]
 
 
 def render(outcomes: list[Outcome], settings: Settings) -> str:
-    lines = []
+    header = ("scenario", "outcome", "expected", "workflow id", "OPA decision id")
+    rows = [(o.scenario, o.outcome, o.expected, o.workflow_id, o.decision_id) for o in outcomes]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines.append("")
     for o in outcomes:
         mark = "ok " if o.ok else "FAIL"
         lines.append(f"[{mark}] {o.scenario}: {o.outcome} (expected {o.expected})")
         lines.append(f"       workflow  {o.workflow_id}")
         for reason in o.reasons:
             lines.append(f"       reason    {reason}")
-        lines.append(f"       decision  {o.decision_id or '-'}")
         for note in o.notes:
             lines.append(f"       approval  {note}")
         lines.append(f"       ui        {settings.workflow_link(o.workflow_id)}")
@@ -161,7 +171,11 @@ async def main() -> int:
     for line in stack.restart_worker():
         print(line)
     client = await connect(settings.temporal)
-    outcomes = [await scenario(client, settings) for scenario in SCENARIOS]
+    outcomes = []
+    for scenario in SCENARIOS:
+        # One root span per scenario, so each has a trace of its own to look at.
+        with tracer.start_as_current_span(f"demo {scenario.__name__}"):
+            outcomes.append(await scenario(client, settings))
     tracing.shutdown()
     print()
     print(render(outcomes, settings))
