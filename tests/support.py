@@ -1,18 +1,22 @@
-"""Helpers shared by the tests: a worker running in the test's event loop."""
+"""Helpers shared by the tests: a worker in the test's event loop, a private OPA."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from orchestrator.config import Settings
+from orchestrator.config import OpaSettings, Settings
+from orchestrator.devstack import LocalStack, Ports, StackLayout, process
+from orchestrator.devstack.services import REPO_ROOT
 from orchestrator.governed.model import GovernedRequest, GovernedResult
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.policy.client import OpaClient
@@ -52,3 +56,18 @@ class RunningWorker:
             task_queue=self.settings.temporal.task_queue,
             result_type=GovernedResult,
         )
+
+
+@contextlib.asynccontextmanager
+async def private_opa(stack: LocalStack, folder: Path) -> AsyncIterator[tuple[Path, OpaSettings]]:
+    """An OPA of the test's own on a copy of policies/, which the test may edit (--watch)."""
+    policies = folder / "policies"
+    shutil.copytree(REPO_ROOT / "policies", policies)
+    layout = StackLayout(root=folder / "state", policies=policies)
+    ports = replace(stack.ports, opa=Ports.free().opa)
+    spec = LocalStack(ports, layout, stack.binaries).service("opa")
+    await asyncio.to_thread(process.start_all, [spec], layout)
+    try:
+        yield policies, OpaSettings(url=f"http://127.0.0.1:{ports.opa}")
+    finally:
+        await asyncio.to_thread(process.stop, "opa", layout)

@@ -44,6 +44,9 @@ POLICY_DECISION = SearchAttributeKey.for_keyword("PolicyDecision")
 REQUESTER = SearchAttributeKey.for_keyword("Requester")
 TRACE_ID = SearchAttributeKey.for_keyword("TraceId")
 
+# Patch ids of changes to running workflow code (see README: changing workflow code).
+RECHECK_AFTER_APPROVAL = "recheck-policy-after-approval"
+
 AGENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -93,6 +96,10 @@ class GovernedWorkflow:
 
         if decision.require_approval:
             await self._await_approval(timedelta(seconds=request.approval_timeout_seconds))
+            # Added after v1 histories were recorded: runs that approved before this
+            # code shipped replay without the second decision (tests/histories/*_v1).
+            if workflow.patched(RECHECK_AFTER_APPROVAL):
+                await self._recheck_after_approval(request)
 
         key = f"{workflow.info().workflow_id}/agent-task"
         try:
@@ -150,6 +157,18 @@ class GovernedWorkflow:
                 type="ApprovalRejected",
                 non_retryable=True,
             )
+
+    async def _recheck_after_approval(self, request: GovernedRequest) -> None:
+        """Ask again once approved: rules or people may have changed during a long wait."""
+        self.stage = "policy_check"
+        decision = await gate.decide(
+            PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task())
+        )
+        self._record(decision)
+        if not decision.allow:
+            self.stage = "denied"
+            workflow.upsert_search_attributes([POLICY_DECISION.value_set("deny")])
+            raise gate.denied(decision, f"task for {request.requester} after approval")
 
     @workflow.update(name=APPROVE)
     async def approve(self, request: ApprovalRequest) -> ApprovalReceipt:

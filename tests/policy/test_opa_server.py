@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from orchestrator.config import OpaSettings
-from orchestrator.devstack import LocalStack, Ports, StackLayout, process
-from orchestrator.devstack.services import REPO_ROOT
+from orchestrator.devstack import LocalStack, StackLayout, process
 from orchestrator.policy.client import OpaClient
 from orchestrator.policy.contract import (
     WORKFLOW_START,
@@ -20,6 +16,7 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
+from tests.support import private_opa
 
 pytestmark = pytest.mark.integration
 
@@ -42,17 +39,11 @@ async def test_opa_answers_from_the_repo_policies(opa_client: OpaClient) -> None
 
 
 async def test_edited_rule_applies_without_restart(stack: LocalStack, tmp_path: Path) -> None:
-    policies = tmp_path / "policies"
-    shutil.copytree(REPO_ROOT / "policies", policies)
-    layout = StackLayout(root=tmp_path / "state", policies=policies)
-    ports = replace(stack.ports, opa=Ports.free().opa)
-    spec = LocalStack(ports, layout, stack.binaries).service("opa")
-    await asyncio.to_thread(process.start_all, [spec], layout)
-    opa = OpaClient(OpaSettings(url=f"http://127.0.0.1:{ports.opa}"))
-    try:
+    async with private_opa(stack, tmp_path) as (policies, settings):
+        opa = OpaClient(settings)
         before = await opa.decide(start_input("Archive old reports"))
         assert before.allow
-        pid = process.read_pid(layout, "opa")
+        pid = process.read_pid(StackLayout(root=tmp_path / "state"), "opa")
 
         rule = policies / "orchestrator" / "start.rego"
         rule.write_text(rule.read_text().replace('"forbidden")', '"archive")', 1))
@@ -62,8 +53,7 @@ async def test_edited_rule_applies_without_restart(stack: LocalStack, tmp_path: 
             if not after.allow:
                 break
             await asyncio.sleep(0.1)
-        assert not after.allow, "OPA never picked up the edited rule"
-        assert process.read_pid(layout, "opa") == pid  # same process: no restart
-    finally:
         await opa.aclose()
-        await asyncio.to_thread(process.stop, "opa", layout)
+        assert not after.allow, "OPA never picked up the edited rule"
+        # The same process answered: no restart.
+        assert process.read_pid(StackLayout(root=tmp_path / "state"), "opa") == pid

@@ -1,0 +1,72 @@
+"""After approval the gate is asked again: a requester who lost their role meanwhile is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError
+
+from orchestrator.approval import ApprovalReceipt, ApprovalRequest
+from orchestrator.config import Settings
+from orchestrator.devstack import LocalStack
+from orchestrator.governed.model import GovernedStatus
+from orchestrator.policy.client import OpaClient
+from orchestrator.policy.contract import (
+    WORKFLOW_START,
+    PolicyInput,
+    Requester,
+    TaskSpec,
+    WorkflowRef,
+)
+from tests.support import RunningWorker, private_opa
+
+pytestmark = pytest.mark.integration
+
+
+async def test_policy_change_during_the_wait_stops_an_approved_workflow(
+    stack: LocalStack, client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    async with private_opa(stack, tmp_path) as (policies, opa_settings):
+        ours = replace(settings, opa=opa_settings)
+        opa = OpaClient(opa_settings)
+        async with RunningWorker.start(client, ours, opa) as worker:
+            handle = await worker.start_governed(
+                "Deploy the billing service to production",
+                "alice",
+                parameters={"environment": "production"},
+            )
+            for _ in range(100):
+                status = await handle.query("status", result_type=GovernedStatus)
+                if status.stage == "awaiting_approval":
+                    break
+                await asyncio.sleep(0.05)
+
+            # alice leaves engineering while her request waits.
+            directory = policies / "orchestrator" / "directory" / "data.yaml"
+            directory.write_text(
+                directory.read_text().replace("roles: [engineer]", "roles: [viewer]", 1)
+            )
+            probe = PolicyInput(
+                WORKFLOW_START,
+                WorkflowRef("GovernedWorkflow", "probe", "probe"),
+                Requester("alice"),
+                TaskSpec("Generate a report"),
+            )
+            for _ in range(100):
+                if not (await opa.decide(probe)).allow:
+                    break
+                await asyncio.sleep(0.1)
+
+            await handle.execute_update(
+                "approve", ApprovalRequest("bob", "ok"), result_type=ApprovalReceipt
+            )
+            with pytest.raises(WorkflowFailureError) as caught:
+                await handle.result()
+        await opa.aclose()
+    cause = caught.value.cause
+    assert getattr(cause, "type", None) == "PolicyDenied"
+    assert "after approval" in str(cause)
+    assert "alice holds role(s) viewer" in str(cause)
