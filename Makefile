@@ -15,7 +15,7 @@ DEVSTACK := $(PY) -m orchestrator.devstack
 CLIENT_ENV = eval "$$($(DEVSTACK) env)" &&
 
 .PHONY: help setup servers up down status logs run-server run-worker worker demo test \
-	lint fmt typecheck policy-check policy-test pytest sample-workflow approve-workflow \
+	lint fmt typecheck policy-check pytest faults sample-workflow approve-workflow \
 	reject-workflow policy-denied-workflow clean
 
 help: ## list the targets
@@ -75,6 +75,9 @@ policy-check: servers ## opa fmt, opa check --strict, opa test --coverage (100% 
 
 pytest: setup ## the Python test suite (unit + integration against a real stack)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+faults: setup ## the fault suite at full size (200 workflows through worker kills)
+	ORCH_FAULT_WORKFLOWS=200 $(BIN)/pytest tests/faults -rA $(PYTEST_ARGS)
 
 ## --- the old demo's shortcuts -------------------------------------------------
 sample-workflow: up ## start a risky governed task that waits for approval

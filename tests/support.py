@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.devstack import LocalStack, Ports, StackLayout, process
-from orchestrator.devstack.services import REPO_ROOT
+from orchestrator.devstack.services import REPO_ROOT, ServiceSpec
 from orchestrator.governed.model import GovernedRequest, GovernedResult
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.policy.client import OpaClient
@@ -49,25 +49,52 @@ class RunningWorker:
     async def start_governed(
         self, task: str, requester: str = "alice", **fields: Any
     ) -> WorkflowHandle[Any, GovernedResult]:
-        return await self.client.start_workflow(
-            WORKFLOW_NAME,
-            GovernedRequest(task=task, requester=requester, **fields),
-            id=f"test-{uuid.uuid4().hex[:12]}",
-            task_queue=self.settings.temporal.task_queue,
-            result_type=GovernedResult,
-        )
+        return await start_governed(self.client, self.settings, task, requester, **fields)
+
+
+async def start_governed(
+    client: Client, settings: Settings, task: str, requester: str = "alice", **fields: Any
+) -> WorkflowHandle[Any, GovernedResult]:
+    """Start a governed workflow on the test's task queue."""
+    return await client.start_workflow(
+        WORKFLOW_NAME,
+        GovernedRequest(task=task, requester=requester, **fields),
+        id=f"test-{uuid.uuid4().hex[:12]}",
+        task_queue=settings.temporal.task_queue,
+        result_type=GovernedResult,
+    )
+
+
+@dataclass
+class PrivateOpa:
+    """An OPA of the test's own on a copy of policies/, which the test may edit (--watch)."""
+
+    policies: Path
+    settings: OpaSettings
+    spec: ServiceSpec
+    layout: StackLayout
+
+    async def start(self) -> None:
+        await asyncio.to_thread(process.start_all, [self.spec], self.layout)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(process.stop, "opa", self.layout)
+
+    @property
+    def pid(self) -> int | None:
+        return process.read_pid(self.layout, "opa")
 
 
 @contextlib.asynccontextmanager
-async def private_opa(stack: LocalStack, folder: Path) -> AsyncIterator[tuple[Path, OpaSettings]]:
-    """An OPA of the test's own on a copy of policies/, which the test may edit (--watch)."""
+async def private_opa(stack: LocalStack, folder: Path) -> AsyncIterator[PrivateOpa]:
     policies = folder / "policies"
     shutil.copytree(REPO_ROOT / "policies", policies)
     layout = StackLayout(root=folder / "state", policies=policies)
     ports = replace(stack.ports, opa=Ports.free().opa)
     spec = LocalStack(ports, layout, stack.binaries).service("opa")
-    await asyncio.to_thread(process.start_all, [spec], layout)
+    opa = PrivateOpa(policies, OpaSettings(url=f"http://127.0.0.1:{ports.opa}"), spec, layout)
+    await opa.start()
     try:
-        yield policies, OpaSettings(url=f"http://127.0.0.1:{ports.opa}")
+        yield opa
     finally:
-        await asyncio.to_thread(process.stop, "opa", layout)
+        await opa.stop()

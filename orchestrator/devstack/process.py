@@ -70,7 +70,10 @@ def is_healthy(spec: ServiceSpec, timeout: float = 1.0) -> bool:
 
 
 def port_in_use(port: int) -> bool:
+    """True when something listens on the port. Connections of a process that just
+    stopped (TIME_WAIT) do not count: the servers rebind with SO_REUSEADDR too."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError as error:

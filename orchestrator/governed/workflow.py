@@ -102,6 +102,7 @@ class GovernedWorkflow:
                 await self._recheck_after_approval(request)
 
         key = f"{workflow.info().workflow_id}/agent-task"
+        agent_failed = True
         try:
             self.stage = "running_agent"
             agent = await workflow.execute_activity(
@@ -113,6 +114,7 @@ class GovernedWorkflow:
                 retry_policy=AGENT_RETRY,
                 summary="agent task",
             )
+            agent_failed = False
         finally:
             self.stage = "cleanup"
             await workflow.execute_activity(
@@ -122,6 +124,8 @@ class GovernedWorkflow:
                 retry_policy=AGENT_RETRY,
                 summary="cleanup",
             )
+            if agent_failed:
+                self.stage = "failed"
         # An approval refused while we ran must still answer its caller before we finish.
         await workflow.wait_condition(workflow.all_handlers_finished)
         self.stage = "completed"

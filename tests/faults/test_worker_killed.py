@@ -31,6 +31,11 @@ WORKFLOWS = int(os.environ.get("ORCH_FAULT_WORKFLOWS", "50"))
 KILLS = 3
 
 
+def wait_until_dead(pid: int) -> None:
+    while process.is_alive(pid):
+        time.sleep(0.01)
+
+
 async def test_killed_workers_lose_nothing_and_repeat_no_side_effect(
     stack: LocalStack, client: Client, tmp_path: Path, figures: list[str]
 ) -> None:
@@ -71,8 +76,8 @@ async def test_killed_workers_lose_nothing_and_repeat_no_side_effect(
             assert pid is not None
             os.killpg(pid, signal.SIGKILL)
             moments.append(time.monotonic())
-            while process.is_alive(pid):  # as a supervisor would: restart once it is gone
-                await asyncio.sleep(0.01)
+            # As a supervisor would: restart once the old process is gone.
+            await asyncio.to_thread(wait_until_dead, pid)
             await asyncio.to_thread(process.start_all, [spec], layout)
         return moments
 

@@ -29,9 +29,9 @@ pytestmark = pytest.mark.integration
 async def test_policy_change_during_the_wait_stops_an_approved_workflow(
     stack: LocalStack, client: Client, settings: Settings, tmp_path: Path
 ) -> None:
-    async with private_opa(stack, tmp_path) as (policies, opa_settings):
-        ours = replace(settings, opa=opa_settings)
-        opa = OpaClient(opa_settings)
+    async with private_opa(stack, tmp_path) as private:
+        ours = replace(settings, opa=private.settings)
+        opa = OpaClient(private.settings)
         async with RunningWorker.start(client, ours, opa) as worker:
             handle = await worker.start_governed(
                 "Deploy the billing service to production",
@@ -45,7 +45,7 @@ async def test_policy_change_during_the_wait_stops_an_approved_workflow(
                 await asyncio.sleep(0.05)
 
             # alice leaves engineering while her request waits.
-            directory = policies / "orchestrator" / "directory" / "data.yaml"
+            directory = private.policies / "orchestrator" / "directory" / "data.yaml"
             directory.write_text(
                 directory.read_text().replace("roles: [engineer]", "roles: [viewer]", 1)
             )

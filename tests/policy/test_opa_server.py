@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.devstack import LocalStack, StackLayout, process
+from orchestrator.devstack import LocalStack
 from orchestrator.policy.client import OpaClient
 from orchestrator.policy.contract import (
     WORKFLOW_START,
@@ -39,13 +39,13 @@ async def test_opa_answers_from_the_repo_policies(opa_client: OpaClient) -> None
 
 
 async def test_edited_rule_applies_without_restart(stack: LocalStack, tmp_path: Path) -> None:
-    async with private_opa(stack, tmp_path) as (policies, settings):
-        opa = OpaClient(settings)
+    async with private_opa(stack, tmp_path) as private:
+        opa = OpaClient(private.settings)
         before = await opa.decide(start_input("Archive old reports"))
         assert before.allow
-        pid = process.read_pid(StackLayout(root=tmp_path / "state"), "opa")
+        pid = private.pid
 
-        rule = policies / "orchestrator" / "start.rego"
+        rule = private.policies / "orchestrator" / "start.rego"
         rule.write_text(rule.read_text().replace('"forbidden")', '"archive")', 1))
 
         for _ in range(100):
@@ -56,4 +56,4 @@ async def test_edited_rule_applies_without_restart(stack: LocalStack, tmp_path: 
         await opa.aclose()
         assert not after.allow, "OPA never picked up the edited rule"
         # The same process answered: no restart.
-        assert process.read_pid(StackLayout(root=tmp_path / "state"), "opa") == pid
+        assert private.pid == pid
