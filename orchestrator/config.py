@@ -17,6 +17,7 @@
 | ORCH_METRICS_PORT | 9464 | worker's Prometheus port (0 = off) |
 | ORCH_LOG_LEVEL | INFO | log level |
 | ORCH_AGENT_OUTBOX | .data/outbox | where the agent delivers its work orders |
+| ORCH_ENCRYPTION_KEYS_FILE | - | encrypt payloads (see orchestrator/codec.py) |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class TemporalSettings:
     tls_key: Path | None = None
     tls_ca: Path | None = None
     ui_url: str = "http://127.0.0.1:8233"
+    encryption_keys_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class Settings:
             tls_key=optional_path("TEMPORAL_TLS_KEY"),
             tls_ca=optional_path("TEMPORAL_TLS_CA"),
             ui_url=text("TEMPORAL_UI_URL", TemporalSettings.ui_url).rstrip("/"),
+            encryption_keys_file=optional_path("ORCH_ENCRYPTION_KEYS_FILE"),
         )
         if (temporal.tls_cert is None) != (temporal.tls_key is None):
             raise ConfigError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together.")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import temporalio.converter
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from orchestrator.codec import EncryptionCodec, KeyRing
 from orchestrator.config import TemporalSettings
 from telemetry.temporal import tracing_interceptor
 
@@ -21,6 +26,14 @@ def tls_config(settings: TemporalSettings) -> TLSConfig | bool:
     return settings.tls or settings.api_key is not None
 
 
+def data_converter(settings: TemporalSettings) -> DataConverter:
+    """The default converter, encrypting payloads when a key file is configured."""
+    if settings.encryption_keys_file is None:
+        return temporalio.converter.default()
+    codec = EncryptionCodec(KeyRing.load(settings.encryption_keys_file))
+    return dataclasses.replace(temporalio.converter.default(), payload_codec=codec)
+
+
 async def connect(settings: TemporalSettings, *, runtime: Runtime | None = None) -> Client:
     """A client with the tracing interceptor, so starts and updates join the caller's trace."""
     return await Client.connect(
@@ -30,4 +43,5 @@ async def connect(settings: TemporalSettings, *, runtime: Runtime | None = None)
         tls=tls_config(settings),
         interceptors=[tracing_interceptor()],
         runtime=runtime,
+        data_converter=data_converter(settings),
     )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from orchestrator.cli import commands
 from orchestrator.cli.errors import CliError, UsageError
+from orchestrator.codec import CodecError
 from orchestrator.config import ConfigError, Settings
 from telemetry.tracing import TracingConfigError
 
@@ -24,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("worker", help="run a worker (workflows + activities) in the foreground")
+
+    codec = sub.add_parser("codec-server", help="decrypt payloads for the Temporal Web UI")
+    codec.add_argument("--host", default="127.0.0.1")
+    codec.add_argument("--port", type=int, default=8089)
 
     start = sub.add_parser("start", help="start a governed workflow")
     start.add_argument("--task", required=True, help="what the agent should do")
@@ -83,8 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "worker":
             commands.worker(settings)
             return 0
+        if args.command == "codec-server":
+            return commands.codec_server(args, settings)
         return asyncio.run(commands.run(args, settings))
-    except (ConfigError, TracingConfigError, UsageError) as error:
+    except (CodecError, ConfigError, TracingConfigError, UsageError) as error:
         print(f"orchestrator: {error}", file=sys.stderr)
         return 2
     except CliError as error:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import uuid
 from dataclasses import asdict
 from typing import Any
@@ -25,6 +27,8 @@ from orchestrator.approval import APPROVE, ApprovalReceipt, ApprovalRequest
 from orchestrator.cli import audit, render
 from orchestrator.cli.errors import CliError
 from orchestrator.cli.parsing import duration_seconds, parameters
+from orchestrator.codec import CodecError, EncryptionCodec, KeyRing
+from orchestrator.codec_server import make_server
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
@@ -42,6 +46,18 @@ def worker(settings: Settings) -> None:
         worker_process.main(settings)
     finally:
         tracing.shutdown()
+
+
+def codec_server(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.temporal.encryption_keys_file is None:
+        raise CodecError("set ORCH_ENCRYPTION_KEYS_FILE: the codec server needs the keys.")
+    tokens = [t.strip() for t in os.environ.get("ORCH_CODEC_TOKENS", "").split(",") if t.strip()]
+    codec = EncryptionCodec(KeyRing.load(settings.temporal.encryption_keys_file))
+    server = make_server(codec, tokens, args.host, args.port, settings.temporal.ui_url)
+    print(f"codec server on http://{args.host}:{args.port} (POST /decode, /encode)")
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
