@@ -15,7 +15,7 @@ DEVSTACK := $(PY) -m orchestrator.devstack
 CLIENT_ENV = eval "$$($(DEVSTACK) env)" &&
 
 .PHONY: help setup servers up down status logs run-server run-worker worker demo test \
-	lint fmt typecheck policy-check pytest faults sample-workflow approve-workflow \
+	lint fmt typecheck policy-check pytest faults bench bench-smoke sample-workflow approve-workflow \
 	reject-workflow policy-denied-workflow clean
 
 help: ## list the targets
@@ -78,6 +78,13 @@ pytest: setup ## the Python test suite (unit + integration against a real stack)
 
 faults: setup ## the fault suite at full size (200 workflows through worker kills)
 	ORCH_FAULT_WORKFLOWS=200 $(BIN)/pytest tests/faults -rA $(PYTEST_ARGS)
+
+## --- benchmarks (never part of `make test`) -----------------------------------
+bench: setup ## governance and tracing cost vs bare Temporal; writes bench/results/
+	$(PY) -m bench.run
+
+bench-smoke: setup ## the benchmark with tiny counts, to check the harness
+	$(PY) -m bench.run --smoke
 
 ## --- the old demo's shortcuts -------------------------------------------------
 sample-workflow: up ## start a risky governed task that waits for approval

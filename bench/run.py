@@ -1,0 +1,338 @@
+"""`make bench`: what governance and tracing cost, side by side with bare Temporal, in one run.
+
+Starts its own stack on free ports, then measures, interleaving the variants so they
+share the machine's state, and reports a Markdown table and JSON (bench/results/):
+
+1. policy decision latency from this process over N decisions: one pooled keep-alive
+   client vs a new client per call, vs OPA's own evaluation time (`?metrics=true`);
+2. end-to-end latency (start -> result) and throughput of the governed workflow vs the
+   same workflow with a no-op policy activity vs a bare workflow with as many activities;
+3. the governed workflow with tracing on vs off;
+4. governed throughput with 1, 2 and 4 worker processes.
+
+`--smoke` runs every part with tiny counts, to keep the harness working (tests use it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from bench.bare import BARE_WORKFLOW
+from orchestrator.config import OpaSettings, Settings
+from orchestrator.connection import connect
+from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
+from orchestrator.governed.model import GovernedRequest, GovernedResult
+from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.policy.client import OpaClient, new_http_client
+from orchestrator.policy.contract import (
+    WORKFLOW_START,
+    PolicyInput,
+    Requester,
+    TaskSpec,
+    WorkflowRef,
+)
+
+RESULTS = Path(__file__).parent / "results"
+TASK = "Generate the weekly usage report"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    decisions: int
+    rounds: int  # interleaved rounds of sequential end-to-end runs per variant
+    per_round: int
+    throughput_batch: int
+    worker_counts: tuple[int, ...]
+
+
+FULL = Sizes(decisions=5000, rounds=10, per_round=10, throughput_batch=200, worker_counts=(1, 2, 4))
+SMOKE = Sizes(decisions=20, rounds=1, per_round=1, throughput_batch=4, worker_counts=(1, 2))
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "n": len(ordered)}
+
+
+def decision_input(number: int) -> PolicyInput:
+    return PolicyInput(
+        WORKFLOW_START,
+        WorkflowRef("GovernedWorkflow", f"bench-{number}", "run"),
+        Requester("alice"),
+        TaskSpec(TASK),
+    )
+
+
+async def policy_latency(opa_url: str, count: int) -> dict[str, Any]:
+    """Milliseconds per decision from this process, and OPA's own evaluation time."""
+    settings = OpaSettings(url=opa_url)
+    pooled_ms, fresh_ms, opa_eval_ms = [], [], []
+    pooled = OpaClient(settings)
+    for number in range(count):
+        # Interleave: pooled, then a brand-new client (TCP connect + request + close).
+        started = time.perf_counter()
+        await pooled.decide(decision_input(number))
+        pooled_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        fresh = OpaClient(settings)
+        await fresh.decide(decision_input(number))
+        await fresh.aclose()
+        fresh_ms.append((time.perf_counter() - started) * 1000)
+    await pooled.aclose()
+    async with new_http_client(settings) as http:
+        for number in range(min(count, 1000)):
+            answer = await http.post(
+                f"/v1/data/{settings.decision_path}",
+                params={"metrics": "true"},
+                json={"input": decision_input(number).to_opa()},
+            )
+            opa_eval_ms.append(answer.json()["metrics"]["timer_rego_query_eval_ns"] / 1e6)
+    return {
+        "pooled": percentiles(pooled_ms),
+        "new_client_per_call": percentiles(fresh_ms),
+        "opa_eval": percentiles(opa_eval_ms),
+    }
+
+
+@contextmanager
+def worker_processes(variant: str, env: dict[str, str], count: int = 1) -> Iterator[None]:
+    procs = []
+    try:
+        for _ in range(count):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.workers", variant],
+                env={**os.environ, **env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            procs.append(proc)
+            assert proc.stdout is not None
+            first = proc.stdout.readline().strip()
+            if first != "ready":
+                raise RuntimeError(f"bench worker {variant} did not start: {first!r}")
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+Runner = Callable[[], Awaitable[Any]]
+
+
+def governed_runner(client: Client, queue: str) -> Runner:
+    async def run() -> Any:
+        return await client.execute_workflow(
+            WORKFLOW_NAME,
+            GovernedRequest(task=TASK, requester="alice"),
+            id=f"bench-{uuid.uuid4().hex}",
+            task_queue=queue,
+            result_type=GovernedResult,
+        )
+
+    return run
+
+
+def bare_runner(client: Client, queue: str) -> Runner:
+    async def run() -> Any:
+        return await client.execute_workflow(
+            BARE_WORKFLOW, 3, id=f"bench-{uuid.uuid4().hex}", task_queue=queue
+        )
+
+    return run
+
+
+async def latency_ms(run: Runner) -> float:
+    started = time.perf_counter()
+    await run()
+    return (time.perf_counter() - started) * 1000
+
+
+async def throughput(run: Runner, batch: int) -> float:
+    """Workflows per second with `batch` started at once."""
+    started = time.perf_counter()
+    await asyncio.gather(*(run() for _ in range(batch)))
+    return batch / (time.perf_counter() - started)
+
+
+async def compare(runners: dict[str, Runner], sizes: Sizes) -> dict[str, dict[str, float]]:
+    """Interleaved rounds: each variant in turn, so drift hits all of them alike."""
+    latencies: dict[str, list[float]] = {name: [] for name in runners}
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    for run in runners.values():  # warm-up: connections, caches, sticky queues
+        await run()
+    for _ in range(sizes.rounds):
+        for name, run in runners.items():
+            for _ in range(sizes.per_round):
+                latencies[name].append(await latency_ms(run))
+    for _ in range(3 if sizes is FULL else 1):
+        for name, run in runners.items():
+            rates[name].append(await throughput(run, sizes.throughput_batch))
+    return {
+        name: {
+            "latency_median_ms": statistics.median(latencies[name]),
+            "latency_p95_ms": percentiles(latencies[name])["p95"],
+            "throughput_median_per_s": statistics.median(rates[name]),
+            "runs": len(latencies[name]),
+        }
+        for name in runners
+    }
+
+
+async def run_bench(stack: LocalStack, sizes: Sizes, outbox: Path) -> dict[str, Any]:
+    settings = Settings.from_env(stack.client_env())
+    client = await connect(settings.temporal)
+    base = {**stack.client_env(), "ORCH_AGENT_OUTBOX": str(outbox), "ORCH_METRICS_PORT": "0"}
+
+    def env(queue: str, tracing: bool = False) -> dict[str, str]:
+        return {
+            **base,
+            "TEMPORAL_TASK_QUEUE": queue,
+            "OTEL_SDK_DISABLED": "false" if tracing else "true",
+        }
+
+    report: dict[str, Any] = {
+        "policy_latency_ms": await policy_latency(stack.opa_url, sizes.decisions)
+    }
+
+    queues = {
+        name: f"bench-{name}-{uuid.uuid4().hex[:6]}"
+        for name in ("governed", "noop-policy", "bare", "traced")
+    }
+    with (
+        worker_processes("governed", env(queues["governed"])),
+        worker_processes("noop-policy", env(queues["noop-policy"])),
+        worker_processes("bare", env(queues["bare"])),
+        worker_processes("governed", env(queues["traced"], tracing=True)),
+    ):
+        report["variants"] = await compare(
+            {
+                "governed": governed_runner(client, queues["governed"]),
+                "noop-policy": governed_runner(client, queues["noop-policy"]),
+                "bare": bare_runner(client, queues["bare"]),
+            },
+            sizes,
+        )
+        report["tracing"] = await compare(
+            {
+                "tracing off": governed_runner(client, queues["governed"]),
+                "tracing on": governed_runner(client, queues["traced"]),
+            },
+            sizes,
+        )
+    scaling = {}
+    for count in sizes.worker_counts:
+        queue = f"bench-scale{count}-{uuid.uuid4().hex[:6]}"
+        with worker_processes("governed", env(queue), count):
+            run = governed_runner(client, queue)
+            await run()
+            rates = [await throughput(run, sizes.throughput_batch) for _ in range(2)]
+            scaling[str(count)] = statistics.median(rates)
+    report["throughput_by_workers_per_s"] = scaling
+    return report
+
+
+def ratios(report: dict[str, Any]) -> dict[str, float]:
+    variants, traced = report["variants"], report["tracing"]
+    return {
+        "governed / noop-policy latency": variants["governed"]["latency_median_ms"]
+        / variants["noop-policy"]["latency_median_ms"],
+        "governed / bare throughput": variants["governed"]["throughput_median_per_s"]
+        / variants["bare"]["throughput_median_per_s"],
+        "tracing on / off throughput": traced["tracing on"]["throughput_median_per_s"]
+        / traced["tracing off"]["throughput_median_per_s"],
+        "tracing on / off latency": traced["tracing on"]["latency_median_ms"]
+        / traced["tracing off"]["latency_median_ms"],
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [f"Benchmark {report['date']} on {report['machine']}", ""]
+    policy = report["policy_latency_ms"]
+    lines += ["| policy decision (ms) | p50 | p95 | p99 | n |", "|---|---|---|---|---|"]
+    for name, row in policy.items():
+        lines.append(
+            f"| {name} | {row['p50']:.3f} | {row['p95']:.3f} | {row['p99']:.3f} | {row['n']} |"
+        )
+    lines += [
+        "",
+        "| workflow variant | median latency (ms) | p95 (ms) | throughput (wf/s) |",
+        "|---|---|---|---|",
+    ]
+    for section in ("variants", "tracing"):
+        for name, row in report[section].items():
+            lines.append(
+                f"| {name} | {row['latency_median_ms']:.1f} | {row['latency_p95_ms']:.1f} "
+                f"| {row['throughput_median_per_s']:.1f} |"
+            )
+    lines += ["", "| worker processes | governed throughput (wf/s) |", "|---|---|"]
+    for count, rate in report["throughput_by_workers_per_s"].items():
+        lines.append(f"| {count} | {rate:.1f} |")
+    lines += ["", "| ratio | value |", "|---|---|"]
+    for name, value in report["ratios"].items():
+        lines.append(f"| {name} | {value:.3f} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    python = platform.python_version()
+    return f"{platform.machine()}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {python}"
+
+
+async def main_async(smoke: bool) -> dict[str, Any]:
+    sizes = SMOKE if smoke else FULL
+    with tempfile.TemporaryDirectory() as folder:
+        stack = LocalStack(Ports.free(), StackLayout(Path(folder)), Binaries.locate(), False)
+        stack.up()
+        try:
+            report = await run_bench(stack, sizes, Path(folder) / "outbox")
+        finally:
+            stack.down()
+    report["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report["machine"] = machine()
+    report["sizes"] = asdict(sizes)
+    report["ratios"] = ratios(report)
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--smoke", action="store_true", help="tiny counts: check the harness")
+    args = parser.parse_args()
+    report = asyncio.run(main_async(args.smoke))
+    RESULTS.mkdir(exist_ok=True)
+    name = "smoke" if args.smoke else datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
+    table = markdown(report)
+    (RESULTS / f"{name}.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
