@@ -15,6 +15,7 @@
 | OPA_TIMEOUT_SECONDS | 2.0 | per-request timeout to OPA |
 | JAEGER_QUERY_URL | http://127.0.0.1:16686 | Jaeger query API (trace viewer) |
 | ORCH_METRICS_PORT | 9464 | worker's Prometheus port (0 = off) |
+| ORCH_METRICS_HOST | 127.0.0.1 | interface it binds (0.0.0.0 in a container) |
 | ORCH_LOG_LEVEL | INFO | log level |
 | ORCH_AGENT_OUTBOX | .data/outbox | where the agent delivers its work orders |
 | ORCH_ENCRYPTION_KEYS_FILE | - | encrypt payloads (see orchestrator/codec.py) |
@@ -59,6 +60,7 @@ class Settings:
     opa: OpaSettings
     jaeger_query_url: str = "http://127.0.0.1:16686"
     metrics_port: int = 9464
+    metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"
     agent_outbox: Path = Path(".data/outbox")
 
@@ -121,6 +123,7 @@ class Settings:
             opa=opa,
             jaeger_query_url=text("JAEGER_QUERY_URL", cls.jaeger_query_url).rstrip("/"),
             metrics_port=int(number("ORCH_METRICS_PORT", cls.metrics_port)),
+            metrics_host=text("ORCH_METRICS_HOST", cls.metrics_host),
             log_level=text("ORCH_LOG_LEVEL", cls.log_level).upper(),
             agent_outbox=Path(text("ORCH_AGENT_OUTBOX", str(cls.agent_outbox))),
         )

@@ -44,7 +44,7 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     runtime = create_runtime(
-        f"127.0.0.1:{settings.metrics_port}" if settings.metrics_port else None
+        f"{settings.metrics_host}:{settings.metrics_port}" if settings.metrics_port else None
     )
     client = await connect(settings.temporal, runtime=runtime)
     opa = OpaClient(settings.opa)
