@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.devstack import LocalStack, Ports, StackLayout, process
 from orchestrator.devstack.services import REPO_ROOT, ServiceSpec
-from orchestrator.governed.model import GovernedRequest, GovernedResult
+from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.policy.client import OpaClient
 from orchestrator.worker import build_worker
@@ -63,6 +63,20 @@ async def start_governed(
         task_queue=settings.temporal.task_queue,
         result_type=GovernedResult,
     )
+
+
+async def wait_for_stage(
+    handle: WorkflowHandle[Any, Any], stage: str, seconds: float = 10.0
+) -> GovernedStatus:
+    """Poll the `status` query until the workflow reaches `stage`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        status: GovernedStatus = await handle.query("status", result_type=GovernedStatus)
+        if status.stage == stage:
+            return status
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{handle.id} never reached {stage}; it is at {status.stage}")
+        await asyncio.sleep(0.05)
 
 
 @dataclass

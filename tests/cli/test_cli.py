@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
-from tests.support import RunningWorker
+from tests.support import RunningWorker, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -147,11 +147,7 @@ async def test_official_temporal_cli_can_approve(
         "alice",
         parameters={"environment": "production"},
     )
-    for _ in range(100):
-        status = await orchestrator(stack, settings, "status", handle.id, "--json")
-        if status.returncode == 0 and json.loads(status.stdout)["stage"] == "awaiting_approval":
-            break
-        await asyncio.sleep(0.1)
+    await wait_for_stage(handle, "awaiting_approval")
     update = await asyncio.to_thread(
         subprocess.run,
         [

@@ -22,7 +22,7 @@ from orchestrator.governed.model import AgentTaskInput, AgentTaskResult, Governe
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
 from orchestrator.worker import WORKFLOWS
-from tests.support import RunningWorker, start_governed
+from tests.support import RunningWorker, start_governed, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +44,7 @@ async def test_dev_server_restart_loses_nothing_and_approval_still_works(
             "alice",
             parameters={"environment": "production"},
         )
-        for _ in range(100):
-            if await stage(waiting) == "awaiting_approval":
-                break
-            await asyncio.sleep(0.05)
+        await wait_for_stage(waiting, "awaiting_approval")
         running = [
             await worker.start_governed(f"Generate report {n}", "alice") for n in range(RUNNING)
         ]

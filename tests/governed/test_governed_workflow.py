@@ -23,7 +23,7 @@ from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.governed.model import GovernedResult, GovernedStatus
 from orchestrator.policy.client import OpaClient
-from tests.support import RunningWorker
+from tests.support import RunningWorker, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -32,15 +32,6 @@ RISKY = "Deploy the billing service to production"
 
 async def status_of(handle: WorkflowHandle[Any, Any]) -> GovernedStatus:
     return await handle.query("status", result_type=GovernedStatus)
-
-
-async def wait_for_stage(handle: WorkflowHandle[Any, Any], stage: str) -> GovernedStatus:
-    for _ in range(200):
-        current = await status_of(handle)
-        if current.stage == stage:
-            return current
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never reached {stage}; last: {current.stage}")
 
 
 async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:

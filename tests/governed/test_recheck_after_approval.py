@@ -12,7 +12,6 @@ from temporalio.client import Client, WorkflowFailureError
 from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
-from orchestrator.governed.model import GovernedStatus
 from orchestrator.policy.client import OpaClient
 from orchestrator.policy.contract import (
     WORKFLOW_START,
@@ -21,7 +20,7 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
-from tests.support import RunningWorker, private_opa
+from tests.support import RunningWorker, private_opa, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -38,11 +37,7 @@ async def test_policy_change_during_the_wait_stops_an_approved_workflow(
                 "alice",
                 parameters={"environment": "production"},
             )
-            for _ in range(100):
-                status = await handle.query("status", result_type=GovernedStatus)
-                if status.stage == "awaiting_approval":
-                    break
-                await asyncio.sleep(0.05)
+            await wait_for_stage(handle, "awaiting_approval")
 
             # alice leaves engineering while her request waits.
             directory = private.policies / "orchestrator" / "directory" / "data.yaml"

@@ -14,26 +14,15 @@ import tempfile
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError
 
 from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import Settings
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
-from orchestrator.governed.model import GovernedStatus
-from tests.support import RunningWorker
+from tests.support import RunningWorker, wait_for_stage
 
 HERE = Path(__file__).parent
-
-
-async def until_awaiting_approval(handle: WorkflowHandle[Any, Any]) -> None:
-    for _ in range(200):
-        status = await handle.query("status", result_type=GovernedStatus)
-        if status.stage == "awaiting_approval":
-            return
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"{handle.id} never waited for approval")
 
 
 async def record(tag: str) -> list[Path]:
@@ -67,7 +56,7 @@ async def run_scenarios(worker: RunningWorker, tag: str) -> list[Path]:
     for name, (task, requester, parameters, decisions) in scenarios.items():
         handle = await worker.start_governed(task, requester, parameters=parameters)
         if decisions:
-            await until_awaiting_approval(handle)
+            await wait_for_stage(handle, "awaiting_approval")
         for kind, who in decisions:
             try:
                 await handle.execute_update(
