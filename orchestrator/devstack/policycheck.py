@@ -29,7 +29,8 @@ def main() -> int:
         return 1
     policies = opa_policy_args(Path("policies"))
 
-    unformatted = run([opa, "fmt", "--list", *policies])
+    # `opa fmt` takes paths only (no --bundle).
+    unformatted = run([opa, "fmt", "--list", "policies"])
     if unformatted.returncode or unformatted.stdout.strip():
         print("policy-check: not formatted (run `make fmt`):")
         print(unformatted.stdout + unformatted.stderr)
@@ -52,11 +53,13 @@ def main() -> int:
 
     coverage = json.loads(run([opa, "test", *policies, "--coverage", "--format", "json"]).stdout)
     total = float(coverage.get("coverage", 0.0))
-    for path, report in sorted(coverage.get("files", {}).items()):
-        print(f"  {float(report.get('coverage', 0.0)):6.2f}%  {path}")
+    # Bundle mode lists each file a second time, empty, under a doubled path: skip those.
+    files = {path: r for path, r in coverage.get("files", {}).items() if "coverage" in r}
+    for path, report in sorted(files.items()):
+        print(f"  {float(report['coverage']):6.2f}%  {path}")
     print(f"opa test --coverage: {total:.2f}% (required {REQUIRED_COVERAGE:.0f}%)")
     if total < REQUIRED_COVERAGE:
-        for path, report in sorted(coverage.get("files", {}).items()):
+        for path, report in sorted(files.items()):
             for span in report.get("not_covered", []):
                 print(f"  not covered: {path}:{span['start']['row']}-{span['end']['row']}")
         return 1

@@ -271,5 +271,6 @@ def opa_settings(*, otlp_grpc_address: str) -> list[str]:
 
 
 def opa_policy_args(policies: Path) -> list[str]:
-    """How OPA loads `policies/`: the folder itself, so `--watch` reloads edited files."""
-    return [str(policies)]
+    """How OPA loads `policies/`: as a bundle directory, so `?provenance=true` reports the
+    `.manifest` revision, and with `--watch` (on `opa run`) edits apply without a restart."""
+    return ["--bundle", str(policies)]

@@ -1,12 +1,15 @@
 # METADATA
 # title: Deciding an approval
 # description: |
-#   May this person approve or reject this pending request (action approval.decide)?
-#   Only holders of an approver role, and never the requester (separation of duties).
+#   May this person approve or reject this workflow's pending approval (action
+#   approval.decide)? The approver must be in the directory and hold an approver
+#   role, must not be the requester (separation of duties), and the decision must
+#   be approve or reject.
 package orchestrator.approval
 
 import data.orchestrator.directory
 import data.orchestrator.identity
+import data.orchestrator.text
 
 approver := input.approval.approver if {
 	is_string(input.approval.approver)
@@ -15,13 +18,22 @@ approver := input.approval.approver if {
 
 decisions := {"approve", "reject"}
 
+decision := input.approval.decision
+
+default decision := null
+
+# What the approver tried to do, for reasons.
+verb := decision if decision in decisions
+
+default verb := "decide on"
+
 deny contains "No approver was given: say who decides." if not approver
 
-deny contains sprintf("Approver %q is not in the directory.", [approver]) if {
+deny contains sprintf("Approver %s is not in the directory.", [text.quoted(approver)]) if {
 	not identity.known(approver)
 }
 
-deny contains sprintf("%s cannot decide on their own request: separation of duties.", [approver]) if {
+deny contains sprintf("%s cannot %s their own request: separation of duties.", [approver, verb]) if {
 	approver == input.requester.id
 }
 
@@ -30,16 +42,19 @@ deny contains msg if {
 	not identity.may_approve(approver)
 	msg := sprintf(
 		"%s holds %s; deciding approvals needs one of: %s.",
-		[approver, identity.held(approver), identity.listed(directory.roles.approve)],
+		[approver, identity.held(approver), text.listed(directory.roles.approve)],
 	)
 }
 
-deny contains sprintf("Unknown decision %s: expected approve or reject.", [json.marshal(decision)]) if {
-	decision := object.get(input.approval, "decision", null)
+deny contains sprintf("Unknown decision %s: expected approve or reject.", [text.quoted(decision)]) if {
 	not decision in decisions
 }
 
-notes contains sprintf("%s holds an approver role and did not request this work.", [approver]) if {
+notes contains msg if {
 	identity.may_approve(approver)
 	approver != input.requester.id
+	msg := sprintf(
+		"%s holds %s, which may %s, and is not the requester.",
+		[approver, identity.held(approver), verb],
+	)
 }

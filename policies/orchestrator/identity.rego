@@ -2,14 +2,16 @@
 # title: Identity
 # description: |
 #   Who the requester and the approver are, according to the directory in
-#   data.orchestrator.directory. Caller-asserted roles are never trusted.
+#   data.orchestrator.directory (directory/data.yaml). Only the directory's roles
+#   count: roles a caller asserts in input.requester.roles are never trusted.
 package orchestrator.identity
 
 import data.orchestrator.directory
+import data.orchestrator.text
 
 # METADATA
 # title: Requester id
-# description: The requester's id, when input names one.
+# description: The requester's id, when input names one (a non-empty string).
 requester_id := input.requester.id if {
 	is_string(input.requester.id)
 	input.requester.id != ""
@@ -34,16 +36,21 @@ may_touch_production(id) if {
 	role in directory.roles.production
 }
 
-listed(names) := concat(", ", sort([name | some name in names]))
+# METADATA
+# title: Roles held
+# description: '"role(s) a, b" or "no role", for reasons.'
+held(id) := sprintf("role(s) %s", [text.listed(roles(id))]) if count(roles(id)) > 0
+
+held(id) := "no role" if count(roles(id)) == 0
 
 # METADATA
 # title: Requester problems
-# description: Why the requester may not start work; empty when they may.
+# description: Why the requester may not start work or run steps; empty when they may.
 requester_problems contains "No requester was given: every request must name who asks." if {
 	not requester_id
 }
 
-requester_problems contains sprintf("Requester %q is not in the directory.", [id]) if {
+requester_problems contains sprintf("Requester %s is not in the directory.", [text.quoted(id)]) if {
 	id := requester_id
 	not known(id)
 }
@@ -53,13 +60,9 @@ requester_problems contains msg if {
 	not may_start(requester_id)
 	msg := sprintf(
 		"%s holds %s; starting work needs one of: %s.",
-		[requester_id, held(requester_id), listed(directory.roles.start)],
+		[requester_id, held(requester_id), text.listed(directory.roles.start)],
 	)
 }
-
-held(id) := sprintf("role(s) %s", [listed(roles(id))]) if count(roles(id)) > 0
-
-held(id) := "no role" if count(roles(id)) == 0
 
 # METADATA
 # title: Requester notes

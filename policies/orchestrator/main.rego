@@ -1,9 +1,11 @@
 # METADATA
 # title: Orchestrator policy
 # description: |
-#   The one decision the worker asks for: POST /v1/data/orchestrator/main/decision.
+#   The one decision the worker asks for:
+#   POST /v1/data/orchestrator/main/decision?provenance=true
 #   It dispatches on input.action and always answers with a decision object, so a
-#   missing or garbled input is a deny with a reason, never an undefined result.
+#   missing, garbled or unknown input is a deny with a reason, never an undefined
+#   result. allow is derived from the denials: nothing denies, nothing is missing.
 package orchestrator.main
 
 import data.orchestrator.approval
@@ -11,29 +13,44 @@ import data.orchestrator.risk
 import data.orchestrator.settings
 import data.orchestrator.start
 import data.orchestrator.step
+import data.orchestrator.text
 
-actions := {"workflow.start", "step.execute", "approval.decide"}
+# In the order the unknown-action reason lists them.
+known_actions := ["workflow.start", "step.execute", "approval.decide"]
 
-action := input.action if input.action in actions
+actions := {name | some name in known_actions}
+
+# What the caller asked for, whatever it is (null when input has no action).
+requested := input.action
+
+default requested := null
+
+action := requested if requested in actions
 
 # METADATA
 # title: Decision
-# description: allow, reasons, require_approval, risk, action and policy_version.
+# description: |
+#   {allow, reasons, require_approval, risk, action, policy_version}, defined for
+#   every input.
 # entrypoint: true
 decision := {
-	"action": object.get(input, "action", null),
+	"action": reported_action,
 	"allow": count(deny) == 0,
 	"reasons": reasons,
 	"require_approval": require_approval,
 	"risk": risk.level,
-	"policy_version": settings.policy_version,
+	"policy_version": policy_version,
 }
+
+reported_action := requested if is_string(requested)
+
+default reported_action := null
 
 deny contains msg if {
 	not action
 	msg := sprintf(
-		"Unknown action %s: expected one of approval.decide, step.execute, workflow.start.",
-		[json.marshal(object.get(input, "action", null))],
+		"Unknown action %s: expected one of %s.",
+		[text.quoted(requested), concat(", ", known_actions)],
 	)
 }
 
@@ -67,11 +84,14 @@ notes contains msg if {
 	some msg in approval.notes
 }
 
-# On deny, every reason; on allow, why it was allowed.
+# On deny, every reason; on allow, why it was allowed. Sorted either way.
 reasons := sort(deny) if count(deny) > 0
 
 reasons := sort(notes) if count(deny) == 0
 
+# METADATA
+# title: Approval required
+# description: Only an allowed workflow.start of a high-risk task waits for a human.
 default require_approval := false
 
 require_approval if {
@@ -79,3 +99,16 @@ require_approval if {
 	count(deny) == 0
 	risk.level == "high"
 }
+
+# METADATA
+# title: Policy version
+# description: |
+#   Which policy revision decided. Loaded as a bundle (opa run --bundle policies/),
+#   it is the revision in policies/.manifest; loaded as plain files, the copy in
+#   settings/data.yaml. Bump both on every policy change: `opa test --bundle`
+#   fails while they differ.
+policy_version := revision if {
+	some loaded in data.system.bundles
+	"orchestrator" in loaded.manifest.roots
+	revision := loaded.manifest.revision
+} else := settings.policy_version

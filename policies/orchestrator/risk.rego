@@ -1,8 +1,9 @@
 # METADATA
 # title: Risk
 # description: |
-#   How risky a task is: high, medium or low, and why. High-risk work needs a human
-#   approval. Keywords, kinds and thresholds live in data.orchestrator.settings.risk.
+#   How risky a task is (high, medium or low) and why, from its kind, the words of
+#   its description and its parameters. High-risk work needs a human approval.
+#   Keywords, kinds and thresholds live in data.orchestrator.settings.risk.
 package orchestrator.risk
 
 import data.orchestrator.settings
@@ -11,6 +12,7 @@ description := lower(input.task.description) if is_string(input.task.description
 
 default description := ""
 
+# Whole words only: "deploy" matches "Deploy the API", not "deployment guide".
 words := {word | some word in regex.split(`[^a-z0-9]+`, description); word != ""}
 
 parameters := input.task.parameters if is_object(input.task.parameters)
@@ -48,7 +50,7 @@ medium contains sprintf("the task mentions %q", [word]) if {
 
 # METADATA
 # title: Risk level
-# description: high when any high signal is present, else medium or low.
+# description: high when any high signal is present, else medium when any medium one is, else low.
 level := "high" if count(high) > 0
 
 level := "medium" if {
@@ -60,11 +62,12 @@ default level := "low"
 
 # METADATA
 # title: Risk explanation
-# description: One sentence saying the level and its signals.
-explanation := sprintf("Risk %s: %s.", [level, concat("; ", sort(signals))]) if count(signals) > 0
+# description: One sentence for the decision's reasons, saying the level and its signals.
+explanation := sprintf("Approval required: %s.", [concat("; ", sort(high))]) if count(high) > 0
 
-explanation := "Risk low: nothing in the task calls for an approval." if count(signals) == 0
+explanation := sprintf("Risk medium (no approval needed): %s.", [concat("; ", sort(medium))]) if {
+	count(high) == 0
+	count(medium) > 0
+}
 
-signals := high if count(high) > 0
-
-signals := medium if count(high) == 0
+explanation := "Risk low: nothing in the task calls for an approval." if level == "low"

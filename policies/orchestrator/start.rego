@@ -2,38 +2,35 @@
 # title: Starting a workflow
 # description: |
 #   May this requester start this task (action workflow.start)? Denies unknown or
-#   unauthorised requesters and tasks that start with "forbidden" (the old demo's rule).
+#   unauthorised requesters, tasks without a description, and tasks whose
+#   description starts with "forbidden" (the old demo's rule).
 package orchestrator.start
 
 import data.orchestrator.identity
 import data.orchestrator.risk
+import data.orchestrator.text
 
-description := input.task.description if is_string(input.task.description)
+# The description as the rules read it: leading and trailing whitespace removed.
+description := trim_space(input.task.description) if is_string(input.task.description)
+
+forbidden if startswith(lower(description), "forbidden")
 
 deny contains msg if some msg in identity.requester_problems
 
-deny contains "The task has no description: say what the work is." if {
-	not description
-}
+deny contains "The task has no description: say what the work is." if not description
 
-deny contains "The task has no description: say what the work is." if {
-	trim_space(description) == ""
-}
+deny contains "The task has no description: say what the work is." if description == ""
 
 deny contains msg if {
-	startswith(lower(trim_space(description)), "forbidden")
+	forbidden
 	msg := sprintf(
 		"Task %q is forbidden: descriptions starting with \"forbidden\" are never allowed.",
-		[shortened(trim_space(description))],
+		[text.short(description)],
 	)
 }
 
+# Why an allowed start is allowed: who may start it, and its risk (which says when
+# an approval is required).
 notes contains msg if some msg in identity.requester_notes
 
 notes contains risk.explanation
-
-notes contains "Approval required before the work runs." if risk.level == "high"
-
-shortened(text) := text if count(text) <= 60
-
-shortened(text) := sprintf("%s...", [substring(text, 0, 57)]) if count(text) > 60

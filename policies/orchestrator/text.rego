@@ -1,0 +1,32 @@
+# METADATA
+# title: Text helpers
+# description: |
+#   Small helpers that keep reasons readable: quoting and shortening what a caller
+#   sent (never echo a huge string), and listing names in a stable order.
+package orchestrator.text
+
+# METADATA
+# title: Longest echo
+# description: Caller-supplied strings longer than this are cut in reasons.
+max_echo := 60
+
+# METADATA
+# title: Shortened
+# description: The text itself when short, else its first characters and "...".
+short(text) := text if count(text) <= max_echo
+
+short(text) := sprintf("%s...", [substring(text, 0, max_echo - 3)]) if count(text) > max_echo
+
+# METADATA
+# title: Quoted
+# description: |
+#   Any input value as JSON for a reason: strings quoted and shortened, anything
+#   else (null, numbers, objects) as its shortened JSON text.
+quoted(value) := sprintf("%q", [short(value)]) if is_string(value)
+
+quoted(value) := short(json.marshal(value)) if not is_string(value)
+
+# METADATA
+# title: Listed
+# description: Names sorted and joined with commas.
+listed(names) := concat(", ", sort([name | some name in names]))
