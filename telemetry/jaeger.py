@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 import httpx
@@ -311,3 +312,44 @@ def any_value(value: Mapping[str, Any]) -> JsonValue:
     if "bytesValue" in value:
         return str(value["bytesValue"])  # base64, as sent
     return None
+
+
+async def find_workflow_traces(
+    query_url: str,
+    *,
+    service: str,
+    workflow_id: str,
+    started: datetime,
+    ended: datetime,
+) -> list[str]:
+    """The traces in which `service` worked on this workflow, oldest first.
+
+    For runs started without trace context (schedules, the `temporal` CLI), Temporal's
+    interceptor has no context to carry between workflow tasks, so the run's spans land in
+    several traces that only Jaeger knows. Its v3 search has no attribute filter, so the
+    traces in the run's time window are matched on `temporalWorkflowID`.
+    """
+    params = {
+        "query.service_name": service,
+        "query.start_time_min": (started - timedelta(seconds=5)).isoformat(),
+        "query.start_time_max": (ended + timedelta(seconds=5)).isoformat(),
+        "query.num_traces": "100",
+    }
+    async with httpx.AsyncClient(base_url=query_url, timeout=10) as http:
+        try:
+            response = await http.get("/api/v3/traces", params=params)
+        except httpx.TransportError as error:
+            raise JaegerUnreachable(
+                f"cannot reach Jaeger's query API at {query_url} ({error})."
+            ) from None
+    if response.status_code == httpx.codes.NOT_FOUND:
+        return []
+    if response.status_code != httpx.codes.OK:
+        raise JaegerError(f"Jaeger's trace search answered HTTP {response.status_code}.")
+    first_seen: dict[str, int] = {}
+    for span in parse_traces(response.json()):
+        if span.attributes.get("temporalWorkflowID") == workflow_id:
+            first_seen[span.trace_id] = min(
+                first_seen.get(span.trace_id, span.start_ns), span.start_ns
+            )
+    return sorted(first_seen, key=first_seen.__getitem__)

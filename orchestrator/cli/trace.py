@@ -13,29 +13,28 @@ from temporalio.service import RPCError
 from orchestrator.cli.errors import CliError
 from orchestrator.config import Settings
 from orchestrator.governed.workflow import TRACE_ID
-from telemetry.jaeger import JaegerError, fetch_trace, find_workflow_trace, ui_link
+from telemetry.jaeger import JaegerError, fetch_trace, find_workflow_traces, ui_link
 from telemetry.waterfall import render_waterfall, spans_to_json
 
 
-async def trace_id_of(client: Client, settings: Settings, workflow_id: str) -> str:
-    """The trace id the workflow recorded in its `TraceId` search attribute, or, for runs
-    started without trace context, the trace Jaeger holds for it."""
+async def trace_ids_of(client: Client, settings: Settings, workflow_id: str) -> list[str]:
+    """The trace the workflow recorded in its `TraceId` search attribute or, for runs
+    started without trace context, the traces Jaeger holds for it."""
     try:
         description = await client.get_workflow_handle(workflow_id).describe()
     except RPCError as error:
         raise CliError(f"no workflow with id {workflow_id!r} ({error.message}).") from None
     trace_id = description.typed_search_attributes.get(TRACE_ID)
     if trace_id:
-        return trace_id
-    found = await find_workflow_trace(
+        return [trace_id]
+    found = await find_workflow_traces(
         settings.jaeger_query_url,
         service=os.environ.get("ORCH_WORKER_SERVICE_NAME", "orchestrator-worker"),
-        workflow_type=description.workflow_type,
         workflow_id=workflow_id,
         started=description.start_time,
         ended=description.close_time or datetime.now(UTC),
     )
-    if found is None:
+    if not found:
         raise CliError(
             f"{workflow_id} recorded no trace id and Jaeger has no worker trace for it yet "
             "(is the worker exporting spans?)."
@@ -44,17 +43,28 @@ async def trace_id_of(client: Client, settings: Settings, workflow_id: str) -> s
 
 
 async def show_trace(args: argparse.Namespace, settings: Settings, client: Client) -> int:
-    trace_id = await trace_id_of(client, settings, args.workflow_id)
+    trace_ids = await trace_ids_of(client, settings, args.workflow_id)
+    spans = []
     try:
-        # OPA exports its spans on its own schedule; wait for them so the tree is whole.
-        spans = await fetch_trace(
-            settings.jaeger_query_url, trace_id, wait_seconds=args.wait, expect_services={"opa"}
-        )
+        for trace_id in trace_ids:
+            # A recorded trace id names the whole story, OPA's spans included: wait for
+            # them. Traces found by search are fragments; take what Jaeger has.
+            expect = {"opa"} if len(trace_ids) == 1 else set()
+            spans += await fetch_trace(
+                settings.jaeger_query_url,
+                trace_id,
+                wait_seconds=args.wait,
+                expect_services=expect,
+            )
     except JaegerError as error:
         raise CliError(str(error)) from None
     if args.json:
         print(json.dumps(spans_to_json(spans), indent=2))
     else:
         print(render_waterfall(spans))
-        print(f"\nJaeger: {ui_link(settings.jaeger_query_url, trace_id)}")
+        if len(trace_ids) > 1:
+            print(f"\n{len(trace_ids)} traces: the run was started without trace context.")
+        print()
+        for trace_id in trace_ids:
+            print(f"Jaeger: {ui_link(settings.jaeger_query_url, trace_id)}")
     return 0

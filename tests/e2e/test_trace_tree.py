@@ -167,3 +167,51 @@ async def test_a_denied_workflow_shows_error_status(
     assert policy_run.attributes["orchestrator.policy.reasons_count"] >= 1
     completion = only(spans, "CompleteWorkflow:GovernedWorkflow")
     assert any("PolicyDenied" in json.dumps(event, default=str) for event in completion.events)
+
+
+async def test_a_run_started_by_the_temporal_cli_is_found_in_jaeger(
+    stack: LocalStack, task_queue: str, worker_process: None
+) -> None:
+    """No trace context from the starter: the worker's own trace is looked up in Jaeger."""
+    workflow_id = f"cli-started-{uuid.uuid4().hex[:8]}"
+    started = await asyncio.to_thread(
+        subprocess.run,
+        [
+            str(BIN / "temporal"),
+            "workflow",
+            "execute",
+            "--address",
+            stack.temporal_address,
+            "--task-queue",
+            task_queue,
+            "--type",
+            "GovernedWorkflow",
+            "--workflow-id",
+            workflow_id,
+            "--input",
+            json.dumps({"task": "Generate the weekly usage report", "requester": "alice"}),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    for _ in range(20):
+        shown = await asyncio.to_thread(
+            subprocess.run,
+            [str(BIN / "orchestrator"), "trace", workflow_id, "--json"],
+            env={**os.environ, **stack.client_env(), "TEMPORAL_TASK_QUEUE": task_queue},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if shown.returncode == 0:
+            break
+        await asyncio.sleep(0.5)
+    assert shown.returncode == 0, shown.stderr
+    spans = json.loads(shown.stdout)
+    names = {span["name"] for span in spans}
+    assert {"RunWorkflow:GovernedWorkflow", "RunActivity:policy.decide"} <= names
+    assert any(span["attributes"].get("temporalWorkflowID") == workflow_id for span in spans)
