@@ -46,6 +46,7 @@ TRACE_ID = SearchAttributeKey.for_keyword("TraceId")
 
 # Patch ids of changes to running workflow code (see README: changing workflow code).
 RECHECK_AFTER_APPROVAL = "recheck-policy-after-approval"
+SINGLE_UPSERT = "single-search-attribute-upsert"
 
 AGENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -82,14 +83,19 @@ class GovernedWorkflow:
         attributes = [REQUESTER.value_set(request.requester), APPROVAL_STATUS.value_set("none")]
         if self.trace_id:
             attributes.append(TRACE_ID.value_set(self.trace_id))
-        workflow.upsert_search_attributes(attributes)
+        # Every upsert is a write to the visibility store; one after the gate instead of
+        # one before and one after saves a write per workflow (measured by make bench).
+        single_upsert = workflow.patched(SINGLE_UPSERT)
+        if not single_upsert:
+            workflow.upsert_search_attributes(attributes)
 
         self.stage = "policy_check"
         decision = await gate.decide(
             PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task())
         )
         self._record(decision)
-        workflow.upsert_search_attributes([POLICY_DECISION.value_set(decision.outcome)])
+        outcome = [POLICY_DECISION.value_set(decision.outcome)]
+        workflow.upsert_search_attributes([*attributes, *outcome] if single_upsert else outcome)
         if not decision.allow:
             self.stage = "denied"
             raise gate.denied(decision, f"task for {request.requester}")
