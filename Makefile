@@ -15,7 +15,7 @@ DEVSTACK := $(PY) -m orchestrator.devstack
 CLIENT_ENV = eval "$$($(DEVSTACK) env)" &&
 
 .PHONY: help setup servers up down status logs run-server run-worker worker demo test \
-	lint fmt typecheck policy-check pytest faults bench bench-smoke sample-workflow approve-workflow \
+	lint fmt typecheck policy-check pytest faults bench bench-smoke schedule-workflow api sample-workflow approve-workflow \
 	reject-workflow policy-denied-workflow clean
 
 help: ## list the targets
@@ -78,6 +78,14 @@ pytest: setup ## the Python test suite (unit + integration against a real stack)
 
 faults: setup ## the fault suite at full size (200 workflows through worker kills)
 	ORCH_FAULT_WORKFLOWS=200 $(BIN)/pytest tests/faults -rA $(PYTEST_ARGS)
+
+schedule-workflow: up ## schedule the usage report every hour (EVERY=15m, ID=...); needs a worker
+	@$(CLIENT_ENV) $(ORCH) schedule create --id $(or $(ID),sched-usage-report) \
+		--task "Generate the weekly usage report" --requester scheduler \
+		--interval $(or $(EVERY),1h) --note "created by make schedule-workflow"
+
+api: up ## serve the HTTP API on 127.0.0.1:8080 (tokens: deploy/api.example.yaml or ORCH_API_TOKENS)
+	@$(CLIENT_ENV) ORCH_API_CONFIG=$${ORCH_API_CONFIG:-deploy/api.example.yaml} $(ORCH) api
 
 ## --- benchmarks (never part of `make test`) -----------------------------------
 bench: setup ## governance and tracing cost vs bare Temporal; writes bench/results/

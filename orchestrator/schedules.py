@@ -16,6 +16,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import (
@@ -40,7 +41,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
-from orchestrator.governed.model import GovernedRequest
+from orchestrator.governed.model import REQUESTER_PATTERN, GovernedRequest
 from orchestrator.governed.workflow import POLICY_DECISION, REQUESTER, WORKFLOW_NAME
 
 SCHEDULE_ID_PREFIX = "sched-"
@@ -63,6 +64,7 @@ MONTH_NAMES = [
 ]  # fmt: skip
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_PROBLEMS_SHOWN = 10
 TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
@@ -80,7 +82,7 @@ class ScheduledStart:
     workflow: str
     argument: Any
     requester: str
-    label: str  # short, for default ids (a slug of it) - never stored in clear
+    label: str  # names default schedule ids (slugged): never task text
     definition: str | None = None  # a declarative workflow's definition name
 
     def search_attributes(self) -> TypedSearchAttributes:
@@ -95,7 +97,47 @@ def governed_start(request: GovernedRequest) -> ScheduledStart:
     problems = request.problems()
     if problems:
         raise ScheduleInputError("invalid request: " + "; ".join(problems))
-    return ScheduledStart(WORKFLOW_NAME, request, request.requester, request.task)
+    # The label names default ids, which Temporal stores in clear: the kind, not the task.
+    return ScheduledStart(WORKFLOW_NAME, request, request.requester, request.kind or "task")
+
+
+def definition_start(path: Path, requester: str) -> ScheduledStart:
+    """A declarative definition file to run on schedule, validated before anything is created.
+
+    The document itself goes into the schedule's action, so later edits of the file do not
+    change what the schedule runs (update it by deleting and creating the schedule).
+    """
+    # Imported here: the declarative package (and its activity catalog) loads only when a
+    # definition is scheduled.
+    from orchestrator.declarative import loader, validate
+    from orchestrator.declarative.model import DeclarativeRequest
+    from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
+
+    if not REQUESTER_PATTERN.match(requester):
+        raise ScheduleInputError(
+            f"--requester {requester!r}: must be a user id like 'alice' "
+            "(lower case letters, digits, . _ @ -)."
+        )
+    try:
+        document = loader.load_file(path)
+    except loader.LoadError as error:
+        raise ScheduleInputError(f"--definition {error}") from None
+    found = validate.problems(document, source=str(path))
+    if found:
+        shown = "; ".join(validate.format_problems(found[:MAX_PROBLEMS_SHOWN]))
+        more = len(found) - MAX_PROBLEMS_SHOWN
+        raise ScheduleInputError(
+            f"--definition {path}: {len(found)} problem(s), nothing was created: {shown}"
+            + (f"; and {more} more" if more > 0 else "")
+        )
+    name = loader.definition_name(document, str(path))
+    return ScheduledStart(
+        DECLARATIVE_WORKFLOW,
+        DeclarativeRequest(definition=document, requester=requester, source=path.name),
+        requester,
+        label=name,
+        definition=name,
+    )
 
 
 # --- when it runs ----------------------------------------------------------------------
@@ -247,7 +289,7 @@ def ranges(
         if last_value < first_value:
             raise ScheduleInputError(f"{option} {text!r}: range {part!r} runs backwards.")
         result.append(ScheduleRange(first_value, last_value))
-    return result
+    return sorted(result, key=lambda r: (r.start, r.end))
 
 
 # --- building, creating, changing ------------------------------------------------------
@@ -509,9 +551,7 @@ async def list_schedules(client: Client, limit: int = 50) -> list[dict[str, Any]
                 else None,
                 "state": "paused" if entry.schedule and entry.schedule.state.paused else "active",
                 "requester": entry.typed_search_attributes.get(REQUESTER),
-                "when": "; ".join(when_text(when(entry.schedule.spec)))
-                if entry.schedule
-                else None,
+                "when": "; ".join(when_text(when(entry.schedule.spec))) if entry.schedule else None,
                 "next_run": _iso(entry.info.next_action_times[0])
                 if entry.info and entry.info.next_action_times
                 else None,
@@ -600,4 +640,3 @@ def _run_id(action: object) -> str | None:
     if isinstance(action, ScheduleActionExecutionStartWorkflow):
         return action.first_execution_run_id
     return None
-

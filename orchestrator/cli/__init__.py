@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
-from orchestrator.cli import commands
+from orchestrator.cli import api, commands, definitions, schedule
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.codec import CodecError
 from orchestrator.config import ConfigError, Settings
@@ -77,10 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument(
         "--wait", type=float, default=10.0, metavar="SECONDS", help="how long to wait for spans"
     )
+    definitions.add_commands(sub)
+    schedule.add_commands(sub)
+    api.add_command(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command and leave with its exit code.
+
+    The process ends with os._exit once output is flushed: the Temporal SDK's native
+    threads can crash interpreter finalisation (temporalio/sdk-python#300), which would
+    turn a correct answer into exit code 134 or 139 for the scripts that rely on it.
+    Spans are flushed before this, when each command's tracing shuts down.
+    """
+    code = _run(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -90,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "codec-server":
             return commands.codec_server(args, settings)
+        if args.command == "api":
+            return api.serve(args, settings)
+        if args.command == "definition":
+            return definitions.validate_command(args)
         return asyncio.run(commands.run(args, settings))
     except (CodecError, ConfigError, TracingConfigError, UsageError) as error:
         print(f"orchestrator: {error}", file=sys.stderr)

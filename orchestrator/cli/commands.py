@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import worker as worker_process
 from orchestrator.approval import APPROVE, ApprovalReceipt, ApprovalRequest
-from orchestrator.cli import audit, render
+from orchestrator.cli import audit, definitions, render, schedule
 from orchestrator.cli.errors import CliError
 from orchestrator.cli.parsing import duration_seconds, parameters
 from orchestrator.codec import CodecError, EncryptionCodec, KeyRing
@@ -74,6 +74,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             handler = {
                 "audit": audit.audit,
                 "history": audit.history,
+                "run": definitions.handle,
+                "schedule": schedule.handle,
                 "start": start,
                 "approve": decide,
                 "reject": decide,

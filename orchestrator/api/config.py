@@ -1,0 +1,264 @@
+"""Who may call the HTTP API (bearer tokens → identities) and which events start what.
+
+| variable | default | meaning |
+|---|---|---|
+| ORCH_API_TOKENS | - | `token:identity,token:identity` (plain tokens; handy for dev and tests) |
+| ORCH_API_CONFIG | - | YAML: `tokens` (SHA-256 digests), `events` (see deploy/api.example.yaml) |
+| ORCH_API_MAX_BODY_BYTES | 262144 | larger request bodies are refused with 413 |
+
+Tokens are kept only as SHA-256 digests and every request's digest is compared with each of
+them with `hmac.compare_digest`, so neither a match nor its position shows in the timing.
+An identity is a directory user id (`alice`); it becomes the requester of what the caller
+starts and the approver of what the caller decides, so OPA judges the real caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestrator.config import ConfigError
+from orchestrator.governed.model import (
+    DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    PARAMETER_NAME_PATTERN,
+    REQUESTER_PATTERN,
+    GovernedRequest,
+)
+
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+EVENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+CALLER = "caller"
+
+
+class EventFieldError(ValueError):
+    """An event body lacks a field its mapping needs; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TokenEntry:
+    digest: bytes
+    identity: str
+
+
+@dataclass(frozen=True)
+class EventMapping:
+    """How one event name becomes a governed workflow start.
+
+    `task` and string `parameters` may hold `{field}` placeholders filled from the event's
+    body; a parameter that is exactly `"{field}"` keeps the field's type (number, boolean).
+    Every field a placeholder names is required. `requester` is `caller` (the token's
+    identity) or a fixed account such as `scheduler`; never taken from the body.
+    """
+
+    name: str
+    task: str
+    kind: str | None = None
+    requester: str = CALLER
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    approval_timeout_seconds: float = DEFAULT_APPROVAL_TIMEOUT_SECONDS
+    description: str = ""
+
+    @property
+    def fields(self) -> list[str]:
+        """The body fields the mapping reads, in order of first use."""
+        texts = [self.task, *(v for v in self.parameters.values() if isinstance(v, str))]
+        found: list[str] = []
+        for text in texts:
+            for name in PLACEHOLDER.findall(text):
+                if name not in found:
+                    found.append(name)
+        return found
+
+    def request(self, body: Mapping[str, Any], caller: str) -> GovernedRequest:
+        """The governed request this event asks for; EventFieldError names a missing field."""
+        for name in self.fields:
+            if name not in body:
+                raise EventFieldError(
+                    f"body.{name}", f"body.{name}: event {self.name} needs this field"
+                )
+        return GovernedRequest(
+            task=_fill(self.task, body),
+            requester=caller if self.requester == CALLER else self.requester,
+            parameters={
+                name: _fill(value, body) if isinstance(value, str) else value
+                for name, value in self.parameters.items()
+            },
+            kind=self.kind,
+            approval_timeout_seconds=self.approval_timeout_seconds,
+        )
+
+
+def _fill(template: str, body: Mapping[str, Any]) -> Any:
+    whole = PLACEHOLDER.fullmatch(template)
+    if whole:
+        return body[whole.group(1)]
+    return PLACEHOLDER.sub(lambda match: str(body[match.group(1)]), template)
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    tokens: tuple[TokenEntry, ...] = ()
+    events: Mapping[str, EventMapping] = field(default_factory=dict)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    def identify(self, token: str) -> str | None:
+        """The identity of a bearer token, or None; constant time over every known token."""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+        identity = None
+        for entry in self.tokens:
+            if hmac.compare_digest(digest, entry.digest):
+                identity = entry.identity
+        return identity
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiConfig:
+        env = os.environ if env is None else env
+        tokens = list(parse_tokens(env.get("ORCH_API_TOKENS", ""), "ORCH_API_TOKENS"))
+        events: dict[str, EventMapping] = {}
+        config_path = env.get("ORCH_API_CONFIG", "").strip()
+        if config_path:
+            file_tokens, events = load_file(Path(config_path))
+            tokens += file_tokens
+        raw_limit = env.get("ORCH_API_MAX_BODY_BYTES", "").strip()
+        limit = DEFAULT_MAX_BODY_BYTES
+        if raw_limit:
+            if not raw_limit.isdigit() or int(raw_limit) < 1024:
+                raise ConfigError(
+                    f"ORCH_API_MAX_BODY_BYTES={raw_limit!r}: expected a byte count >= 1024."
+                )
+            limit = int(raw_limit)
+        return cls(tokens=tuple(tokens), events=events, max_body_bytes=limit)
+
+
+def digest_of(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def parse_tokens(text: str, source: str) -> list[TokenEntry]:
+    """`token:identity,token:identity` (whitespace around entries ignored)."""
+    entries = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        token, sep, identity = item.rpartition(":")
+        if not sep or not token:
+            raise ConfigError(f"{source}: expected token:identity entries separated by commas.")
+        entries.append(TokenEntry(digest_of(token), _identity(identity.strip(), source)))
+    return entries
+
+
+def _identity(identity: str, where: str) -> str:
+    if not REQUESTER_PATTERN.match(identity):
+        raise ConfigError(
+            f"{where}: identity {identity!r} is not a user id like 'alice' "
+            "(lower case letters, digits, . _ @ -)."
+        )
+    return identity
+
+
+def load_file(path: Path) -> tuple[list[TokenEntry], dict[str, EventMapping]]:
+    """Tokens (as SHA-256 digests) and event mappings from a YAML file."""
+    where = f"ORCH_API_CONFIG {path}"
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"{where}: {error.strerror or error}.") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{where}: not valid YAML ({error}).".replace("\n", " ")) from None
+    document = document or {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"{where}: expected a mapping with tokens and events.")
+    unknown = set(document) - {"tokens", "events"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}.")
+    tokens = [_token_entry(item, f"{where}: tokens[{i}]") for i, item in enumerate(
+        _list(document.get("tokens"), f"{where}: tokens")
+    )]  # fmt: skip
+    raw_events = document.get("events") or {}
+    if not isinstance(raw_events, dict):
+        raise ConfigError(f"{where}: events must map event names to mappings.")
+    events = {
+        str(name): _event(str(name), spec, f"{where}: events.{name}")
+        for name, spec in raw_events.items()
+    }
+    return tokens, events
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list.")
+    return value
+
+
+def _token_entry(item: Any, where: str) -> TokenEntry:
+    if not isinstance(item, dict) or set(item) != {"identity", "sha256"}:
+        raise ConfigError(f"{where}: expected {{identity: <user id>, sha256: <hex digest>}}.")
+    digest = str(item["sha256"]).strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ConfigError(f"{where}.sha256: expected 64 hex digits (sha256 of the token).")
+    return TokenEntry(bytes.fromhex(digest), _identity(str(item["identity"]), f"{where}.identity"))
+
+
+EVENT_KEYS = {"task", "kind", "requester", "parameters", "approval_timeout", "description"}
+
+
+def _event(name: str, spec: Any, where: str) -> EventMapping:
+    if not EVENT_NAME_PATTERN.match(name):
+        raise ConfigError(f"{where}: event names use letters, digits, '.', '_' or '-'.")
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping with at least `task`.")
+    unknown = set(spec) - EVENT_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"expected {', '.join(sorted(EVENT_KEYS))}."
+        )
+    task = spec.get("task")
+    if not isinstance(task, str) or not task.strip():
+        raise ConfigError(f"{where}.task: a non-empty description (may use {{field}}).")
+    requester = str(spec.get("requester") or CALLER)
+    if requester != CALLER:
+        _identity(requester, f"{where}.requester")
+    parameters = spec.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise ConfigError(f"{where}.parameters: expected a mapping of name -> value.")
+    for key, value in parameters.items():
+        if not isinstance(key, str) or not PARAMETER_NAME_PATTERN.match(key):
+            raise ConfigError(f"{where}.parameters: {key!r} is not a valid parameter name.")
+        if not isinstance(value, str | int | float | bool):
+            raise ConfigError(f"{where}.parameters.{key}: a string, number or boolean.")
+    kind = spec.get("kind")
+    if kind is not None and (not isinstance(kind, str) or not kind.strip()):
+        raise ConfigError(f"{where}.kind: a non-empty string when given.")
+    timeout = float(DEFAULT_APPROVAL_TIMEOUT_SECONDS)
+    if spec.get("approval_timeout") is not None:
+        match = DURATION.match(str(spec["approval_timeout"]).strip())
+        if not match:
+            raise ConfigError(f"{where}.approval_timeout: a duration like 30m, 4h or 7d.")
+        timeout = float(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"]
+    return EventMapping(
+        name=name,
+        task=task,
+        kind=kind,
+        requester=requester,
+        parameters=dict(parameters),
+        approval_timeout_seconds=timeout,
+        description=str(spec.get("description") or ""),
+    )

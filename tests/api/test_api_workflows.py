@@ -1,0 +1,248 @@
+"""The API against the real dev server, OPA and a worker: starts, approvals, events, traces."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from orchestrator.declarative.model import DeclarativeResult
+from orchestrator.governed.model import GovernedResult
+from orchestrator.governed.workflow import TRACE_ID
+from tests.api.conftest import auth
+from tests.support import RunningWorker
+
+pytestmark = pytest.mark.integration
+
+RISKY_EVENT = {"service": "billing", "environment": "production", "version": "1.4.2"}
+
+
+async def status_until(
+    api: httpx.AsyncClient, workflow_id: str, check: Any, seconds: float = 15.0
+) -> dict[str, Any]:
+    """GET the status until `check(status)` holds (the query and visibility lag a little)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        response = await api.get(f"/v1/workflows/{workflow_id}", headers=auth("bob"))
+        assert response.status_code == 200, response.text
+        status: dict[str, Any] = response.json()
+        if check(status):
+            return status
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{workflow_id}: condition never held; last status {status}")
+        await asyncio.sleep(0.1)
+
+
+async def test_start_low_risk_task_completes_and_reports_status(
+    api: httpx.AsyncClient, client: Client, worker: RunningWorker
+) -> None:
+    started = await api.post(
+        "/v1/workflows",
+        headers=auth("alice"),
+        json={"task": "Generate the weekly usage report", "parameters": {"team": "ops"}},
+    )
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["workflow_id"].startswith("api-") and body["duplicate"] is False
+    assert body["status_url"] == f"/v1/workflows/{body['workflow_id']}"
+
+    result = await client.get_workflow_handle(
+        body["workflow_id"], result_type=GovernedResult
+    ).result()
+    assert (result.outcome, result.requester) == ("completed", "alice")
+    status = await status_until(api, body["workflow_id"], lambda s: s["policy_decision"])
+    assert status["execution_status"] == "COMPLETED"
+    assert (status["requester"], status["policy_decision"]) == ("alice", "allow")
+    assert status["detail"]["stage"] == "completed"
+    assert status["detail"]["decision"]["decision_id"]
+
+
+async def test_event_needs_approval_requester_refused_then_another_approves(
+    api: httpx.AsyncClient, client: Client, worker: RunningWorker
+) -> None:
+    key = {"Idempotency-Key": f"deploy-{uuid.uuid4()}"}
+    started = await api.post(
+        "/v1/events/deploy.requested", headers={**auth("alice"), **key}, json=RISKY_EVENT
+    )
+    assert started.status_code == 202, started.text
+    workflow_id = started.json()["workflow_id"]
+    assert workflow_id.startswith("evt-")
+    await status_until(api, workflow_id, lambda s: s["approval_status"] == "pending")
+
+    async def pending_ids() -> set[str]:
+        listing = await api.get("/v1/approvals/pending", headers=auth("carol"))
+        assert listing.status_code == 200
+        return {item["workflow_id"] for item in listing.json()["items"]}
+
+    for _ in range(100):
+        if workflow_id in await pending_ids():
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"{workflow_id} never listed as pending")
+
+    # The token's identity is the approver: alice asked, so OPA refuses alice.
+    own = await api.post(
+        f"/v1/workflows/{workflow_id}/approve", headers=auth("alice"), json={"comment": "lgtm"}
+    )
+    assert own.status_code == 403, own.text
+    error = own.json()["error"]
+    assert error["code"] == "policy_refused"
+    assert any("cannot approve their own request" in reason for reason in error["reasons"])
+    assert error["decision_id"]
+
+    viewer = await api.post(f"/v1/workflows/{workflow_id}/approve", headers=auth("dave"))
+    assert viewer.status_code == 403
+    assert any("deciding approvals needs" in r for r in viewer.json()["error"]["reasons"])
+
+    approved = await api.post(
+        f"/v1/workflows/{workflow_id}/approve", headers=auth("bob"), json={"comment": "reviewed"}
+    )
+    assert approved.status_code == 200, approved.text
+    receipt = approved.json()
+    assert (receipt["workflow_id"], receipt["decision"], receipt["approver"]) == (
+        workflow_id,
+        "approve",
+        "bob",
+    )
+    result = await client.get_workflow_handle(workflow_id, result_type=GovernedResult).result()
+    assert result.approval is not None
+    assert (result.approval.approver, result.approval.comment) == ("bob", "reviewed")
+
+    again = await api.post(f"/v1/workflows/{workflow_id}/reject", headers=auth("carol"))
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] in ("already_decided", "not_pending", "workflow_closed")
+
+
+async def test_reject_and_unknown_workflow(api: httpx.AsyncClient, worker: RunningWorker) -> None:
+    started = await api.post(
+        "/v1/workflows",
+        headers=auth("alice"),
+        json={"task": "Deploy the billing service to production"},
+    )
+    workflow_id = started.json()["workflow_id"]
+    await status_until(api, workflow_id, lambda s: s["approval_status"] == "pending")
+    rejected = await api.post(
+        f"/v1/workflows/{workflow_id}/reject", headers=auth("carol"), json={"comment": "freeze"}
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["decision"] == "reject"
+    status = await status_until(api, workflow_id, lambda s: s["execution_status"] == "FAILED")
+    assert status["detail"]["stage"] == "rejected"
+
+    for method, path in [
+        ("GET", "/v1/workflows/no-such-workflow"),
+        ("POST", "/v1/workflows/no-such-workflow/approve"),
+    ]:
+        missing = await api.request(method, path, headers=auth("bob"))
+        assert missing.status_code == 404
+        assert missing.json()["error"] == {
+            "code": "not_found",
+            "message": "No workflow with id 'no-such-workflow'.",
+        }
+
+
+async def test_redelivered_event_starts_one_workflow(
+    api: httpx.AsyncClient, client: Client, worker: RunningWorker
+) -> None:
+    headers = {**auth("bob"), "Idempotency-Key": f"delivery-{uuid.uuid4()}"}
+    first = await api.post("/v1/events/report.requested", headers=headers, json={"team": "ops"})
+    assert first.status_code == 202, first.text
+    workflow_id = first.json()["workflow_id"]
+    await client.get_workflow_handle(workflow_id).result()
+
+    # Redelivered after the first run finished: still the same workflow, nothing new runs.
+    second = await api.post("/v1/events/report.requested", headers=headers, json={"team": "ops"})
+    assert second.status_code == 200, second.text
+    assert second.json()["workflow_id"] == workflow_id
+    assert second.json()["duplicate"] is True
+    assert second.json()["run_id"] == first.json()["run_id"]
+
+    changed = await api.post("/v1/events/report.requested", headers=headers, json={"team": "x"})
+    assert changed.status_code == 409
+    assert changed.json()["error"]["code"] == "idempotency_conflict"
+
+    runs = [e async for e in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    for _ in range(50):
+        if runs:
+            break
+        await asyncio.sleep(0.1)
+        runs = [e async for e in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    assert len(runs) == 1
+    # The mapping's fixed requester, not the caller, asked for the report.
+    result = await client.get_workflow_handle(workflow_id, result_type=GovernedResult).result()
+    assert result.requester == "scheduler"
+
+
+async def test_traceparent_is_continued_into_the_workflow(
+    api: httpx.AsyncClient, client: Client, worker: RunningWorker
+) -> None:
+    trace_id = uuid.uuid4().hex
+    traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+    started = await api.post(
+        "/v1/workflows",
+        headers={**auth("alice"), "traceparent": traceparent},
+        json={"task": "Generate the weekly usage report"},
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["trace_id"] == trace_id
+    workflow_id = started.json()["workflow_id"]
+    await client.get_workflow_handle(workflow_id).result()
+    status = await status_until(api, workflow_id, lambda s: s["trace_id"])
+    assert status["trace_id"] == trace_id
+    assert status["detail"]["trace_id"] == trace_id
+    described = await client.get_workflow_handle(workflow_id).describe()
+    assert described.typed_search_attributes.get(TRACE_ID) == trace_id
+
+
+NIGHTLY = {
+    "workflowName": "nightly-report",
+    "execution": {
+        "type": "sequential",
+        "blocks": [
+            {"type": "activity", "activityName": "InitializeWorkflow"},
+            {"type": "activity", "activityName": "GenerateReport"},
+        ],
+    },
+}
+
+
+async def test_definition_runs_start_a_declarative_workflow(
+    api: httpx.AsyncClient, client: Client, worker: RunningWorker
+) -> None:
+    headers = {**auth("bob"), "Idempotency-Key": f"nightly-{uuid.uuid4()}"}
+    started = await api.post("/v1/definitions/runs", headers=headers, json={"definition": NIGHTLY})
+    assert started.status_code == 202, started.text
+    workflow_id = started.json()["workflow_id"]
+    assert workflow_id.startswith("def-")
+    result = await client.get_workflow_handle(workflow_id, result_type=DeclarativeResult).result()
+    assert (result.outcome, result.workflow_name, result.requester) == (
+        "completed",
+        "nightly-report",
+        "bob",
+    )
+    again = await api.post("/v1/definitions/runs", headers=headers, json={"definition": NIGHTLY})
+    assert (again.status_code, again.json()["duplicate"]) == (200, True)
+    status = await status_until(api, workflow_id, lambda s: s["execution_status"] == "COMPLETED")
+    assert status["workflow_type"] == "DeclarativeWorkflow"
+    assert status["detail"]["stage"] == "completed"
+
+
+async def test_an_invalid_definition_starts_nothing(api: httpx.AsyncClient) -> None:
+    broken = {**NIGHTLY, "execution": {"type": "sequential", "blocks": [
+        {"type": "activity", "activityName": "DropDatabse"},
+    ]}}  # fmt: skip
+    refused = await api.post(
+        "/v1/definitions/runs", headers=auth("bob"), json={"definition": broken}
+    )
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_definition"
+    assert error["field"] == "body.definition.execution.blocks[0].activityName"
+    assert "unknown activity 'DropDatabse'" in error["message"]
+    missing = await api.post("/v1/definitions/runs", headers=auth("bob"), json={"definition": {}})
+    assert missing.json()["error"]["field"] == "body.definition"
