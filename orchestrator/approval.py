@@ -33,6 +33,9 @@ class ApprovalRequest:
 
     approver: str
     comment: str = ""
+    # Which pending approval, by step path, when a workflow waits for several at once
+    # (declarative workflows); None decides the only one pending.
+    step: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 
 from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.cli.commands import wait_for_outcome
 from orchestrator.config import Settings
 from orchestrator.connection import connect
+from orchestrator.declarative.loader import load_file
+from orchestrator.declarative.model import DeclarativeRequest, DeclarativeResult
+from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
 from orchestrator.devstack.__main__ import default_stack
+from orchestrator.devstack.services import REPO_ROOT
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from telemetry.tracing import setup_tracing
@@ -138,7 +147,38 @@ async def rejected(client: Client, settings: Settings) -> Outcome:
     return await finish(outcome, handle)
 
 
-SCENARIOS: list[Scenario] = [risky_approved, forbidden, low_risk, rejected]
+PIPELINE = REPO_ROOT / "examples" / "definitions" / "data-pipeline.yaml"
+
+
+async def declarative(client: Client, settings: Settings) -> Outcome:
+    """The old demo's YAML format: nested parallel in sequential, data flow, every step
+    decided by policy."""
+    handle = await client.start_workflow(
+        DECLARATIVE_WORKFLOW,
+        DeclarativeRequest(definition=load_file(PIPELINE), requester="alice", source=PIPELINE.name),
+        id=f"demo-declarative-{uuid.uuid4().hex[:6]}",
+        task_queue=settings.temporal.task_queue,
+        result_type=DeclarativeResult,
+    )
+    outcome = Outcome("(e) declarative pipeline", "completed", handle.id)
+    try:
+        result = await handle.result()
+    except WorkflowFailureError as failure:
+        outcome.outcome = "failed"
+        outcome.reasons = [str(failure.cause)]
+        return outcome
+    outcome.outcome = "completed"
+    decisions = result.decisions
+    allowed = sum(1 for d in decisions if d.outcome != "deny")
+    outcome.reasons = [
+        f"{PIPELINE.name}: {result.completed_steps} steps, {len(decisions)} step decisions "
+        f"by policy, {allowed} allowed"
+    ]
+    outcome.decision_id = decisions[0].decision_id if decisions else ""
+    return outcome
+
+
+SCENARIOS: list[Scenario] = [risky_approved, forbidden, low_risk, rejected, declarative]
 
 
 def render(outcomes: list[Outcome], settings: Settings) -> str:

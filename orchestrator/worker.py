@@ -12,6 +12,8 @@ from temporalio.worker import Worker
 
 from orchestrator.config import Settings
 from orchestrator.connection import connect
+from orchestrator.declarative.catalog import installed_catalog
+from orchestrator.declarative.workflow import DeclarativeWorkflow
 from orchestrator.governed.agent import AgentActivities, Outbox
 from orchestrator.governed.workflow import GovernedWorkflow
 from orchestrator.policy.activity import PolicyActivities
@@ -21,7 +23,7 @@ from telemetry.metrics import PolicyMetrics, create_runtime
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [GovernedWorkflow]
+WORKFLOWS: list[type] = [GovernedWorkflow, DeclarativeWorkflow]
 
 
 def build_worker(
@@ -36,7 +38,7 @@ def build_worker(
         client,
         task_queue=settings.temporal.task_queue,
         workflows=WORKFLOWS,
-        activities=[policy.decide, agent.execute, agent.cleanup],
+        activities=[policy.decide, agent.execute, agent.cleanup, *installed_catalog().activities()],
         # On shutdown, give running activities time to finish before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=10),
     )

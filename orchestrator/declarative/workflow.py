@@ -1,0 +1,255 @@
+"""DeclarativeWorkflow: validate the definition again, then interpret it step by step.
+
+Every activity step is decided by OPA (step.execute) first; approval steps wait for a
+policy-governed approval through the `approve`/`reject` updates; long definitions continue
+as new at safe points (see interpreter.py). The `status` query tells where it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NoReturn
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from opentelemetry import trace
+
+    from orchestrator.approval import (
+        APPROVE,
+        REJECT,
+        ApprovalGate,
+        ApprovalReceipt,
+        ApprovalRequest,
+    )
+    from orchestrator.declarative.catalog import installed_catalog
+    from orchestrator.declarative.interpreter import APPROVAL_STATUS, Interpreter
+    from orchestrator.declarative.loader import build_definition, definition_name
+    from orchestrator.declarative.model import (
+        DecisionSummary,
+        DeclarativeRequest,
+        DeclarativeResult,
+        DeclarativeStatus,
+        PendingApproval,
+        Progress,
+    )
+    from orchestrator.declarative.validate import Problem, problems
+    from orchestrator.governed.model import REQUESTER_PATTERN
+
+    # Imported here, passed through: the catalog modules register once per process, not
+    # again in each workflow's sandbox.
+    CATALOG = installed_catalog()
+
+WORKFLOW_NAME = "DeclarativeWorkflow"
+
+REQUESTER = SearchAttributeKey.for_keyword("Requester")
+WORKFLOW_DEFINITION = SearchAttributeKey.for_keyword("WorkflowDefinition")
+TRACE_ID = SearchAttributeKey.for_keyword("TraceId")
+
+STAGE_BY_ERROR_TYPE = {
+    "PolicyDenied": "denied",
+    "ApprovalRejected": "rejected",
+    "ApprovalExpired": "expired",
+    "InvalidDefinition": "invalid",
+}
+MAX_PROBLEMS_IN_MESSAGE = 20
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class DeclarativeWorkflow:
+    @workflow.init
+    def __init__(self, request: DeclarativeRequest) -> None:
+        self.request = request
+        self.stage = "validating"
+        self.error: str | None = None
+        self.trace_id: str | None = None
+        self.interpreter: Interpreter | None = None
+        document = request.definition if isinstance(request.definition, dict) else {}
+        self.name = definition_name(document, request.source)
+        self.total_steps = 0
+
+    @workflow.run
+    async def run(self, request: DeclarativeRequest) -> DeclarativeResult:
+        catalog = CATALOG
+        # Defense in depth: the CLI validated before starting, but anyone with a Temporal
+        # client can start this workflow with any input.
+        found = problems(request.definition, catalog, request.source)
+        if not isinstance(request.requester, str) or not REQUESTER_PATTERN.match(request.requester):
+            found.insert(0, Problem("requester", "must be a user id like 'alice'"))
+        if found:
+            self._fail_invalid(found)
+        definition = build_definition(request.definition, request.source, catalog)
+        self.name = definition.name
+        self.total_steps = definition.steps
+        progress = request.resume
+        self.trace_id = _trace_id_from_headers()
+        attributes = [
+            REQUESTER.value_set(request.requester),
+            WORKFLOW_DEFINITION.value_set(definition.name),
+            APPROVAL_STATUS.value_set(progress.approval_status if progress else "none"),
+        ]
+        if self.trace_id:
+            attributes.append(TRACE_ID.value_set(self.trace_id))
+        workflow.upsert_search_attributes(attributes)
+
+        interpreter = Interpreter(
+            definition,
+            request.requester,
+            catalog,
+            progress,
+            self._continue_as_new,
+            request.steps_per_run,
+        )
+        self.interpreter = interpreter
+        self.stage = "running"
+        try:
+            output = await interpreter.run()
+        except ApplicationError as error:
+            self.stage = STAGE_BY_ERROR_TYPE.get(error.type or "", "failed")
+            self.error = error.message
+            raise
+        # An approval attempt refused while we ran must still answer its caller.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self.stage = "completed"
+        return DeclarativeResult(
+            workflow_id=workflow.info().workflow_id,
+            workflow_name=definition.name,
+            requester=request.requester,
+            outcome="completed",
+            output=output,
+            results=interpreter.results,
+            decisions=interpreter.decisions,
+            summary=interpreter.summary,
+            approvals=interpreter.approvals,
+            completed_steps=interpreter.completed,
+            skipped=interpreter.skipped,
+            stopped_branches=interpreter.stopped,
+            runs=interpreter.run_number,
+        )
+
+    def _fail_invalid(self, found: list[Problem]) -> NoReturn:
+        self.stage = "invalid"
+        shown = "; ".join(str(problem) for problem in found[:MAX_PROBLEMS_IN_MESSAGE])
+        more = len(found) - MAX_PROBLEMS_IN_MESSAGE
+        source = f" {self.request.source}" if self.request.source else ""
+        self.error = f"Invalid definition{source}: {len(found)} problem(s): {shown}" + (
+            f"; and {more} more" if more > 0 else ""
+        )
+        raise ApplicationError(
+            self.error,
+            [{"path": problem.path, "message": problem.message} for problem in found],
+            type="InvalidDefinition",
+            non_retryable=True,
+        )
+
+    async def _continue_as_new(self, progress: Progress) -> NoReturn:
+        # Update handlers must finish before the run ends, or their callers get no answer.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self.stage = "continuing"
+        workflow.continue_as_new(dataclasses.replace(self.request, resume=progress))
+
+    # --- approvals ------------------------------------------------------------------------
+
+    @workflow.update(name=APPROVE)
+    async def approve(self, request: ApprovalRequest) -> ApprovalReceipt:
+        return await self._gate(request).decide(APPROVE, request)
+
+    @approve.validator
+    def validate_approve(self, request: ApprovalRequest) -> None:
+        self._gate(request).validate(APPROVE, request)
+
+    @workflow.update(name=REJECT)
+    async def reject(self, request: ApprovalRequest) -> ApprovalReceipt:
+        return await self._gate(request).decide(REJECT, request)
+
+    @reject.validator
+    def validate_reject(self, request: ApprovalRequest) -> None:
+        self._gate(request).validate(REJECT, request)
+
+    def _gate(self, request: ApprovalRequest) -> ApprovalGate:
+        """The pending approval a request is for: the one named by `step`, or the only one."""
+        pending = self.interpreter.pending if self.interpreter else {}
+        step = getattr(request, "step", None)
+        if step:
+            if step in pending:
+                return pending[step]
+            waiting = ", ".join(pending) or "none"
+            raise ApplicationError(
+                f"No approval is pending at step {step}; pending: {waiting}.",
+                type="ApprovalNotPending",
+            )
+        if len(pending) == 1:
+            return next(iter(pending.values()))
+        if not pending:
+            raise ApplicationError(
+                f"The workflow is not waiting for approval (stage: {self.stage}).",
+                type="ApprovalNotPending",
+            )
+        raise ApplicationError(
+            f"{len(pending)} approvals are pending ({', '.join(pending)}): say which one "
+            'with "step", e.g. {"approver": "bob", "step": "' + next(iter(pending)) + '"}.',
+            type="ApprovalAmbiguous",
+        )
+
+    # --- status ---------------------------------------------------------------------------
+
+    @workflow.query
+    def status(self) -> DeclarativeStatus:
+        interpreter = self.interpreter
+        progress = self.request.resume
+        if interpreter is None:
+            return DeclarativeStatus(
+                stage=self.stage,
+                workflow_name=self.name,
+                requester=self.request.requester,
+                run=progress.run if progress else 1,
+                running=[],
+                completed_steps=progress.completed_steps if progress else 0,
+                total_steps=self.total_steps,
+                decisions=[],
+                summary=progress.summary if progress else DecisionSummary(),
+                approval_status=progress.approval_status if progress else "none",
+                pending_approvals=[],
+                approvals=[],
+                skipped=[],
+                stopped_branches=[],
+                error=self.error,
+                trace_id=self.trace_id,
+            )
+        stage = self.stage
+        if stage == "running" and interpreter.pending:
+            stage = "awaiting_approval"
+        return DeclarativeStatus(
+            stage=stage,
+            workflow_name=self.name,
+            requester=self.request.requester,
+            run=interpreter.run_number,
+            running=list(interpreter.running),
+            completed_steps=interpreter.completed,
+            total_steps=self.total_steps,
+            decisions=list(interpreter.decisions),
+            summary=interpreter.summary,
+            approval_status=interpreter.approval_status,
+            pending_approvals=[
+                PendingApproval(
+                    path=path,
+                    description=gate.task.description if gate.task else "",
+                    deadline=gate.deadline.isoformat() if gate.deadline else None,
+                    attempts=list(gate.attempts),
+                )
+                for path, gate in interpreter.pending.items()
+            ],
+            approvals=list(interpreter.approvals),
+            skipped=list(interpreter.skipped),
+            stopped_branches=list(interpreter.stopped),
+            error=self.error,
+            trace_id=self.trace_id,
+        )
+
+
+def _trace_id_from_headers() -> str | None:
+    """The trace of the starting client, from its headers (part of history: replay-safe)."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None

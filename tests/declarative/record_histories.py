@@ -1,0 +1,86 @@
+"""Record the declarative histories that the replay tests replay.
+
+`python -m tests.declarative.record_histories [TAG]` starts its own stack on free ports,
+runs the scenarios below with the example definitions (demo catalog only, so replaying
+needs no test activities) and writes tests/histories/declarative_<scenario>_<TAG>.json.
+Record again only when the interpreter changed *with* `workflow.patched`, keeping the old
+files: both must replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+
+from orchestrator.approval import ApprovalReceipt, ApprovalRequest
+from orchestrator.config import Settings
+from orchestrator.declarative.loader import load_file
+from orchestrator.declarative.model import DeclarativeResult
+from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
+from tests.declarative.support import start, wait_for_pending
+from tests.support import RunningWorker
+
+HERE = Path(__file__).parent
+HISTORIES = HERE.parent / "histories"
+EXAMPLES = HERE.parents[1] / "examples" / "definitions"
+
+
+async def record(tag: str) -> list[Path]:
+    with tempfile.TemporaryDirectory() as folder:
+        stack = LocalStack(Ports.free(), StackLayout(Path(folder)), Binaries.locate(), False)
+        stack.up()
+        try:
+            settings = Settings.from_env(stack.client_env())
+            settings = replace(settings, metrics_port=0, agent_outbox=Path(folder) / "outbox")
+            client = await Client.connect(stack.temporal_address)
+            async with RunningWorker.start(client, settings) as worker:
+                return await scenarios(worker, tag)
+        finally:
+            stack.down()
+
+
+async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
+    client, settings = worker.client, worker.settings
+    written: list[Path] = []
+
+    pipeline = await start(client, settings, load_file(EXAMPLES / "data-pipeline.yaml"))
+    await pipeline.result()
+    written.append(await save(pipeline, f"pipeline_{tag}"))
+
+    release = await start(client, settings, load_file(EXAMPLES / "governed-release.yaml"))
+    await wait_for_pending(release)
+    for approver in ("alice", "bob"):
+        try:
+            await release.execute_update(
+                "approve", ApprovalRequest(approver, "recorded"), result_type=ApprovalReceipt
+            )
+        except Exception as refused:
+            print(f"release: {approver} refused: {refused}")
+    await release.result()
+    written.append(await save(release, f"release_{tag}"))
+
+    continued = await start(
+        client, settings, load_file(EXAMPLES / "legacy-flat.yaml"), "erin", steps_per_run=2
+    )
+    result: DeclarativeResult = await continued.result()
+    first_run = result.summary.earlier_runs[0]
+    first = client.get_workflow_handle(continued.id, run_id=first_run)
+    written.append(await save(first, f"continued_run1_{tag}"))
+    written.append(await save(continued, f"continued_last_{tag}"))
+    return written
+
+
+async def save(handle: WorkflowHandle[object, object], name: str) -> Path:
+    path = HISTORIES / f"declarative_{name}.json"
+    path.write_text((await handle.fetch_history()).to_json())
+    return path
+
+
+if __name__ == "__main__":
+    for path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1")):
+        print(f"wrote {path}")

@@ -1,0 +1,53 @@
+"""Recorded declarative histories replay against today's interpreter; a change that would
+schedule differently fails here. Record with `python -m tests.declarative.record_histories`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from orchestrator.declarative.interpreter import Interpreter
+from orchestrator.declarative.model import Parallel
+from orchestrator.worker import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("declarative_*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def test_declarative_histories_are_recorded() -> None:
+    names = {path.stem.rsplit("_", 1)[0] for path in HISTORIES}
+    assert {
+        "declarative_pipeline",
+        "declarative_release",
+        "declarative_continued_run1",
+        "declarative_continued_last",
+    } <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
+async def test_declarative_history_replays(path: Path) -> None:
+    result = await Replayer(workflows=WORKFLOWS).replay_workflow(load(path))
+    assert result.replay_failure is None
+
+
+async def test_a_nondeterministic_interpreter_change_fails_replay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Starting parallel branches in another order is exactly the change replay catches."""
+
+    async def reversed_parallel(self: Interpreter, block: Parallel, flow: Any) -> list[Any]:
+        tasks = [asyncio.create_task(self._branch(c, flow)) for c in reversed(block.blocks)]
+        return list(reversed(await asyncio.gather(*tasks)))
+
+    monkeypatch.setattr(Interpreter, "_parallel", reversed_parallel)
+    [pipeline] = [path for path in HISTORIES if path.stem.startswith("declarative_pipeline")]
+    with pytest.raises(Exception, match=r"[Nn]ondeterminism"):
+        await Replayer(workflows=WORKFLOWS).replay_workflow(load(pipeline))
