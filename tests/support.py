@@ -79,6 +79,25 @@ async def wait_for_stage(
         await asyncio.sleep(0.05)
 
 
+@contextlib.asynccontextmanager
+async def private_temporal(stack: LocalStack, folder: Path) -> AsyncIterator[LocalStack]:
+    """A dev server of the test's own (SQLite in `folder`), for tests that restart it:
+    restarting the session's server would break other tests' connections mid-call."""
+    free = Ports.free()
+    ports = replace(
+        stack.ports,
+        temporal=free.temporal,
+        temporal_http=free.temporal_http,
+        temporal_metrics=free.temporal_metrics,
+    )
+    own = LocalStack(ports, StackLayout(root=folder), stack.binaries, temporal_ui=False)
+    await asyncio.to_thread(own.start, "temporal")
+    try:
+        yield own
+    finally:
+        await asyncio.to_thread(own.stop, "temporal")
+
+
 @dataclass
 class PrivateOpa:
     """An OPA of the test's own on a copy of policies/, which the test may edit (--watch)."""

@@ -242,7 +242,7 @@ async def test_step_timeout_applies_to_each_attempt(worker: RunningWorker) -> No
     handle = await start(
         worker.client,
         worker.settings,
-        definition(act("Sleep", 5, timeoutSeconds=0.5, retry={"maximumAttempts": 1})),
+        definition(act("Sleep", 1.5, timeoutSeconds=0.5, retry={"maximumAttempts": 1})),
     )
     error = await failure_of(handle)
     assert error.type == "StepFailed"

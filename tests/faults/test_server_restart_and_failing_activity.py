@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +24,7 @@ from orchestrator.governed.model import AgentTaskInput, AgentTaskResult, Governe
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
 from orchestrator.worker import WORKFLOWS
-from tests.support import RunningWorker, start_governed, wait_for_stage
+from tests.support import RunningWorker, private_temporal, start_governed, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +37,14 @@ async def stage(handle: WorkflowHandle[Any, Any]) -> str:
 
 
 async def test_dev_server_restart_loses_nothing_and_approval_still_works(
-    stack: LocalStack, settings: Settings, figures: list[str]
+    stack: LocalStack, settings: Settings, tmp_path: Path, figures: list[str]
 ) -> None:
+    async with private_temporal(stack, tmp_path) as own:
+        await restart_mid_run(own, settings, figures)
+
+
+async def restart_mid_run(own: LocalStack, settings: Settings, figures: list[str]) -> None:
+    settings = replace(settings, temporal=replace(settings.temporal, address=own.temporal_address))
     client = await connect(settings.temporal)
     async with RunningWorker.start(client, settings) as worker:
         waiting = await worker.start_governed(
@@ -49,8 +57,8 @@ async def test_dev_server_restart_loses_nothing_and_approval_still_works(
             await worker.start_governed(f"Generate report {n}", "alice") for n in range(RUNNING)
         ]
         down = time.monotonic()
-        await asyncio.to_thread(stack.stop, "temporal")
-        await asyncio.to_thread(stack.start, "temporal")
+        await asyncio.to_thread(own.stop, "temporal")
+        await asyncio.to_thread(own.start, "temporal")
         downtime = time.monotonic() - down
 
         results = await asyncio.wait_for(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from temporalio import workflow
@@ -12,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from orchestrator.devstack import LocalStack
+from tests.support import private_temporal
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +43,13 @@ async def test_dev_server_runs_a_workflow(client: Client) -> None:
         assert await handle.result() == "hello world"
 
 
-async def test_workflow_survives_dev_server_restart(stack: LocalStack) -> None:
-    """Stop and start the session's dev server on its SQLite file; the workflow goes on."""
+async def test_workflow_survives_dev_server_restart(stack: LocalStack, tmp_path: Path) -> None:
+    """Stop and start a dev server on its SQLite file; the workflow goes on."""
+    async with private_temporal(stack, tmp_path) as own:
+        await survive_restart(own)
+
+
+async def survive_restart(stack: LocalStack) -> None:
     queue = f"restart-{uuid.uuid4().hex[:8]}"
     workflow_id = f"restart-{uuid.uuid4()}"
     first = await Client.connect(stack.temporal_address)
