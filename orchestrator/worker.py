@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from orchestrator.config import Settings
 from orchestrator.connection import connect
-from orchestrator.declarative.catalog import installed_catalog
+from orchestrator.declarative.activities import declarative_activities
 from orchestrator.declarative.workflow import DeclarativeWorkflow
 from orchestrator.governed.agent import AgentActivities, Outbox
 from orchestrator.governed.workflow import GovernedWorkflow
@@ -38,7 +38,7 @@ def build_worker(
         client,
         task_queue=settings.temporal.task_queue,
         workflows=WORKFLOWS,
-        activities=[policy.decide, agent.execute, agent.cleanup, *installed_catalog().activities()],
+        activities=[policy.decide, agent.execute, agent.cleanup, *declarative_activities()],
         # On shutdown, give running activities time to finish before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=10),
     )

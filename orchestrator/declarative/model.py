@@ -154,7 +154,7 @@ class Progress:
 class DeclarativeRequest:
     """The DeclarativeWorkflow's input: the definition document, as loaded, and who asks."""
 
-    definition: dict[str, Any]
+    definition: Any  # a JSON object; anything else fails validation in the workflow
     requester: str
     source: str = ""  # where the definition came from (a file name), for messages only
     # Continue as new after this many steps in one run (None: only when history grows

@@ -1,5 +1,9 @@
 """DeclarativeWorkflow: validate the definition again, then interpret it step by step.
 
+Validation (the `declarative.validate` local activity) runs again at the top of every run;
+an invalid definition fails the workflow non-retryably with every problem, before any
+step. The `build_definition` that follows turns the validated document into blocks.
+
 Every activity step is decided by OPA (step.execute) first; approval steps wait for a
 policy-governed approval through the `approve`/`reject` updates; long definitions continue
 as new at safe points (see interpreter.py). The `status` query tells where it is.
@@ -8,6 +12,7 @@ as new at safe points (see interpreter.py). The `status` query tells where it is
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import NoReturn
 
 from temporalio import workflow
@@ -24,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ApprovalReceipt,
         ApprovalRequest,
     )
+    from orchestrator.declarative.activities import VALIDATE_ACTIVITY, ValidationInput
     from orchestrator.declarative.catalog import installed_catalog
     from orchestrator.declarative.interpreter import APPROVAL_STATUS, Interpreter
     from orchestrator.declarative.loader import build_definition, definition_name
@@ -35,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         PendingApproval,
         Progress,
     )
-    from orchestrator.declarative.validate import Problem, problems
+    from orchestrator.declarative.validate import Problem
     from orchestrator.governed.model import REQUESTER_PATTERN
 
     # Imported here, passed through: the catalog modules register once per process, not
@@ -55,6 +61,7 @@ STAGE_BY_ERROR_TYPE = {
     "InvalidDefinition": "invalid",
 }
 MAX_PROBLEMS_IN_MESSAGE = 20
+VALIDATE_TIMEOUT = timedelta(seconds=60)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -74,8 +81,15 @@ class DeclarativeWorkflow:
     async def run(self, request: DeclarativeRequest) -> DeclarativeResult:
         catalog = CATALOG
         # Defense in depth: the CLI validated before starting, but anyone with a Temporal
-        # client can start this workflow with any input.
-        found = problems(request.definition, catalog, request.source)
+        # client can start this workflow with any input. A local activity (see
+        # activities.py): too much CPU for a workflow task, and its answer is recorded.
+        found: list[Problem] = await workflow.execute_local_activity(
+            VALIDATE_ACTIVITY,
+            ValidationInput(request.definition, request.source),
+            result_type=list[Problem],
+            start_to_close_timeout=VALIDATE_TIMEOUT,
+            summary="validate definition",
+        )
         if not isinstance(request.requester, str) or not REQUESTER_PATTERN.match(request.requester):
             found.insert(0, Problem("requester", "must be a user id like 'alice'"))
         if found:
@@ -171,7 +185,7 @@ class DeclarativeWorkflow:
     def _gate(self, request: ApprovalRequest) -> ApprovalGate:
         """The pending approval a request is for: the one named by `step`, or the only one."""
         pending = self.interpreter.pending if self.interpreter else {}
-        step = getattr(request, "step", None)
+        step = request.step
         if step:
             if step in pending:
                 return pending[step]
