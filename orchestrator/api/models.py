@@ -90,7 +90,7 @@ class Decision(_Body):
 
 
 class DefinitionRun(_Body):
-    """A declarative workflow definition, inline (the format of docs/declarative.md)."""
+    """A declarative workflow definition, inline (the format of examples/definitions/README.md)."""
 
     definition: dict[str, Any] = Field(
         description="The definition document, as JSON.",

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("workflow_id", metavar="ID")
     status.add_argument("--json", action="store_true", help="print JSON")
 
-    listing = sub.add_parser("list", help="recent governed workflows")
+    listing = sub.add_parser("list", help="recent governed and declarative workflows")
     listing.add_argument("--pending", action="store_true", help="only those awaiting approval")
     listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     listing.add_argument("--json", action="store_true", help="print JSON")

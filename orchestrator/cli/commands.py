@@ -31,6 +31,7 @@ from orchestrator.codec import CodecError, EncryptionCodec, KeyRing
 from orchestrator.codec_server import make_server
 from orchestrator.config import Settings
 from orchestrator.connection import connect
+from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from telemetry.logs import setup_logging
@@ -202,6 +203,8 @@ async def status(args: argparse.Namespace, settings: Settings, client: Client) -
     handle = client.get_workflow_handle(args.workflow_id)
     try:
         description = await handle.describe()
+        if description.workflow_type == DECLARATIVE_WORKFLOW:
+            return await definitions.status(args, settings, client)
         current = await handle.query("status", result_type=GovernedStatus)
     except RPCError as error:
         raise CliError(_rpc_message(error, args.workflow_id)) from None
@@ -219,7 +222,7 @@ async def status(args: argparse.Namespace, settings: Settings, client: Client) -
 
 
 async def list_workflows(args: argparse.Namespace, settings: Settings, client: Client) -> int:
-    query = f"WorkflowType = '{WORKFLOW_NAME}'"
+    query = f"WorkflowType IN ('{WORKFLOW_NAME}', '{DECLARATIVE_WORKFLOW}')"
     if args.pending:
         query += " AND ApprovalStatus = 'pending' AND ExecutionStatus = 'Running'"
     rows = []
