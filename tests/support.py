@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from orchestrator.config import OpaSettings, Settings
-from orchestrator.devstack import LocalStack, Ports, StackLayout, process
+from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout, process
 from orchestrator.devstack.services import REPO_ROOT, ServiceSpec
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
@@ -63,6 +64,22 @@ async def start_governed(
         task_queue=settings.temporal.task_queue,
         result_type=GovernedResult,
     )
+
+
+@contextlib.asynccontextmanager
+async def recording_worker() -> AsyncIterator[RunningWorker]:
+    """A throwaway stack on free ports and a worker on it: what the history recorders use."""
+    with tempfile.TemporaryDirectory() as folder:
+        stack = LocalStack(Ports.free(), StackLayout(Path(folder)), Binaries.locate(), False)
+        stack.up()
+        try:
+            settings = Settings.from_env(stack.client_env())
+            settings = replace(settings, metrics_port=0, agent_outbox=Path(folder) / "outbox")
+            client = await Client.connect(stack.temporal_address)
+            async with RunningWorker.start(client, settings) as worker:
+                yield worker
+        finally:
+            stack.down()
 
 
 async def wait_for_stage(

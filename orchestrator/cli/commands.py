@@ -31,6 +31,7 @@ from orchestrator.codec import CodecError, EncryptionCodec, KeyRing
 from orchestrator.codec_server import make_server
 from orchestrator.config import Settings
 from orchestrator.connection import connect
+from orchestrator.declarative.model import DeclarativeStatus
 from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
@@ -200,12 +201,14 @@ async def decide(args: argparse.Namespace, settings: Settings, client: Client) -
 
 
 async def status(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    """Governed and declarative workflows answer different `status` queries; one describe
+    tells which, and the same code reports both."""
     handle = client.get_workflow_handle(args.workflow_id)
     try:
         description = await handle.describe()
-        if description.workflow_type == DECLARATIVE_WORKFLOW:
-            return await definitions.status(args, settings, client)
-        current = await handle.query("status", result_type=GovernedStatus)
+        declarative = description.workflow_type == DECLARATIVE_WORKFLOW
+        status_type = DeclarativeStatus if declarative else GovernedStatus
+        current = await handle.query("status", result_type=status_type)
     except RPCError as error:
         raise CliError(_rpc_message(error, args.workflow_id)) from None
     except WorkflowQueryFailedError as error:
@@ -217,7 +220,8 @@ async def status(args: argparse.Namespace, settings: Settings, client: Client) -
         **asdict(current),
         "temporal_ui": settings.workflow_link(args.workflow_id),
     }
-    print(json.dumps(info, indent=2) if args.json else render.status(info))
+    renderer = definitions.render_status if declarative else render.status
+    print(json.dumps(info, indent=2) if args.json else renderer(info))
     return 0
 
 

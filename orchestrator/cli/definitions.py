@@ -20,7 +20,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
-from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -37,7 +37,6 @@ from orchestrator.declarative.loader import (
 from orchestrator.declarative.model import (
     DeclarativeRequest,
     DeclarativeResult,
-    DeclarativeStatus,
 )
 from orchestrator.declarative.validate import SCHEMA, Problem, problems
 from orchestrator.declarative.workflow import WORKFLOW_NAME
@@ -181,28 +180,6 @@ async def handle(args: argparse.Namespace, settings: Settings, client: Client) -
         trace.get_current_span().set_status(Status(StatusCode.ERROR, message))
     print(json.dumps({**started, **outcome}, indent=2) if args.json else _render(outcome))
     return 0 if outcome["outcome"] == "completed" else 1
-
-
-async def status(args: argparse.Namespace, settings: Settings, client: Client) -> int:
-    """`orchestrator status ID` for a DeclarativeWorkflow (its `status` query differs from the
-    governed workflow's): where it is, the steps in flight, decisions and approvals."""
-    handle_ = client.get_workflow_handle(args.workflow_id)
-    try:
-        description = await handle_.describe()
-        current = await handle_.query("status", result_type=DeclarativeStatus)
-    except RPCError as error:
-        raise CliError(f"{args.workflow_id}: {error.message}") from None
-    except WorkflowQueryFailedError as error:
-        raise CliError(f"{args.workflow_id}: status query failed: {error}") from None
-    info = {
-        "workflow_id": args.workflow_id,
-        "run_id": description.run_id,
-        "execution_status": description.status.name if description.status else "UNKNOWN",
-        **asdict(current),
-        "temporal_ui": settings.workflow_link(args.workflow_id),
-    }
-    print(json.dumps(info, indent=2) if args.json else render_status(info))
-    return 0
 
 
 def render_status(info: dict[str, Any]) -> str:

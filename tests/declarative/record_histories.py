@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
-from dataclasses import replace
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 
 from orchestrator.approval import ApprovalReceipt, ApprovalRequest
-from orchestrator.config import Settings
 from orchestrator.declarative.loader import load_file
 from orchestrator.declarative.model import DeclarativeResult
-from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
 from tests.declarative.support import start, wait_for_pending
-from tests.support import RunningWorker
+from tests.support import RunningWorker, recording_worker
 
 HERE = Path(__file__).parent
 HISTORIES = HERE.parent / "histories"
@@ -31,17 +27,8 @@ EXAMPLES = HERE.parents[1] / "examples" / "definitions"
 
 
 async def record(tag: str) -> list[Path]:
-    with tempfile.TemporaryDirectory() as folder:
-        stack = LocalStack(Ports.free(), StackLayout(Path(folder)), Binaries.locate(), False)
-        stack.up()
-        try:
-            settings = Settings.from_env(stack.client_env())
-            settings = replace(settings, metrics_port=0, agent_outbox=Path(folder) / "outbox")
-            client = await Client.connect(stack.temporal_address)
-            async with RunningWorker.start(client, settings) as worker:
-                return await scenarios(worker, tag)
-        finally:
-            stack.down()
+    async with recording_worker() as worker:
+        return await scenarios(worker, tag)
 
 
 async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:

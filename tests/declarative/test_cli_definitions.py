@@ -11,7 +11,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.cli.definitions import add_commands, handle, status, validate_command
+from orchestrator.cli.commands import status
+from orchestrator.cli.definitions import add_commands, handle, validate_command
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.config import Settings
 from tests.declarative.support import wait_for_pending

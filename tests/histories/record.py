@@ -10,33 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import tempfile
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import WorkflowFailureError
 
 from orchestrator.approval import ApprovalReceipt, ApprovalRequest
-from orchestrator.config import Settings
-from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
-from tests.support import RunningWorker, wait_for_stage
+from tests.support import RunningWorker, recording_worker, wait_for_stage
 
 HERE = Path(__file__).parent
 
 
 async def record(tag: str) -> list[Path]:
-    with tempfile.TemporaryDirectory() as folder:
-        stack = LocalStack(Ports.free(), StackLayout(Path(folder)), Binaries.locate(), False)
-        stack.up()
-        try:
-            settings = Settings.from_env(stack.client_env())
-            settings = replace(settings, metrics_port=0, agent_outbox=Path(folder) / "outbox")
-            client = await Client.connect(stack.temporal_address)
-            async with RunningWorker.start(client, settings) as worker:
-                return await run_scenarios(worker, tag)
-        finally:
-            stack.down()
+    async with recording_worker() as worker:
+        return await run_scenarios(worker, tag)
 
 
 async def run_scenarios(worker: RunningWorker, tag: str) -> list[Path]:
