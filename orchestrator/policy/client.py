@@ -20,6 +20,7 @@ import httpx
 
 from orchestrator.config import OpaSettings
 from orchestrator.policy.contract import PolicyDecision, PolicyInput
+from orchestrator.policy.requirement import parse_requirement
 
 
 class PolicyError(Exception):
@@ -143,6 +144,8 @@ def parse_decision(body: Any, decision_path: str, action: str) -> PolicyDecision
     risk = result.get("risk", "unknown")
     if not isinstance(risk, str):
         problems.append("risk must be a string")
+    requirement, requirement_problems = parse_requirement(result.get("approval"), "approval")
+    problems.extend(requirement_problems)
     if problems:
         raise PolicyMalformed(
             f"The decision at '{decision_path}' is malformed: {'; '.join(problems)}."
@@ -160,6 +163,7 @@ def parse_decision(body: Any, decision_path: str, action: str) -> PolicyDecision
         policy_revision=_revision(result, provenance),
         opa_version=str(provenance.get("version", "")),
         decision_path=decision_path,
+        approval=requirement if allow and require_approval else None,
     )
 
 

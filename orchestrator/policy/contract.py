@@ -47,10 +47,58 @@ class StepSpec:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """One step of an approval's escalation chain, counted from when the approval opened."""
+
+    after_seconds: float
+    action: str  # notify | widen | reject
+    # notify: whose holders are told; widen: roles added to who may approve.
+    roles: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ApprovalRequirement:
+    """Who may approve, how many, and by when: decided by policy, enforced by the workflow."""
+
+    approver_roles: list[str]
+    quorum: int = 1
+    exclude_requester: bool = True
+    deadline_seconds: float = 24 * 3600
+    escalation: list[Escalation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A signed statement "subject approves digest D of workflow W" (orchestrator/identity.py).
+
+    Made by the CLI from its configured identity or by the API from the caller's token;
+    verified by the policy activity, which never forwards the signature to OPA.
+    """
+
+    subject: str
+    issuer: str
+    workflow_id: str
+    digest: str
+    nonce: str
+    issued_at: str
+    signature: str
+
+
+@dataclass(frozen=True)
 class ApprovalSpec:
     approver: str
     decision: str  # "approve" | "reject"
     comment: str = ""
+    # Canonical digest of exactly what is being approved (orchestrator/digest.py).
+    digest: str = ""
+    credential: Credential | None = None
+    # Set by the policy activity from the verified credential, never by the caller.
+    authenticated: bool = False
+    authentication_error: str = ""
+    # The requirement as it stands now: roles after any widening, distinct approvers so far.
+    required_roles: list[str] = field(default_factory=list)
+    exclude_requester: bool = True
+    approved_by: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,8 +111,30 @@ class PolicyInput:
     approval: ApprovalSpec | None = None
 
     def to_opa(self) -> dict[str, Any]:
-        """The `input` document, without the sections this action does not use."""
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        """The `input` document, without the sections this action does not use.
+
+        The approval's credential stays out: OPA sees only what the activity verified.
+        """
+        document = {key: value for key, value in asdict(self).items() if value is not None}
+        if "approval" in document:
+            document["approval"].pop("credential", None)
+        return document
+
+
+@dataclass(frozen=True)
+class ShadowResult:
+    """What the candidate (shadow) policy would have decided; never changes the outcome."""
+
+    decision_path: str
+    policy_revision: str
+    outcome: str  # allow | deny | approval_required | error
+    agrees: bool
+    # Human-readable, e.g. "outcome: allow -> approval_required", "quorum: 1 -> 2".
+    differences: list[str] = field(default_factory=list)
+    # Reasons only one side gave: the rules that changed the answer.
+    reasons_added: list[str] = field(default_factory=list)
+    reasons_removed: list[str] = field(default_factory=list)
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,9 +151,19 @@ class PolicyDecision:
     opa_version: str
     decision_path: str
     evaluated_ms: float = 0.0
+    # When require_approval: who may approve, how many, by when (policy decides).
+    approval: ApprovalRequirement | None = None
+    # The candidate policy's answer, when one is configured (shadow evaluation).
+    shadow: ShadowResult | None = None
+    # approval.decide: the identity the credential proved ("" when it proved none).
+    authenticated_approver: str = ""
+    # Set by the workflow, not OPA: the policy service stayed unavailable past its budget.
+    unavailable: bool = False
 
     @property
     def outcome(self) -> str:
+        if self.unavailable:
+            return "unavailable"
         if not self.allow:
             return "deny"
         return "approval_required" if self.require_approval else "allow"

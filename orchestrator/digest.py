@@ -1,0 +1,36 @@
+"""The digest an approval is bound to: SHA-256 of the canonical JSON of what is approved.
+
+Canonical JSON here is sorted keys, no insignificant whitespace, UTF-8 (RFC 8785 for the
+values this project sends: strings, integers, booleans, null, lists and objects; floats
+are written by Python's shortest round-trip repr). Pure: safe inside workflow code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def digest(value: Any) -> str:
+    """`sha256:<hex>` of the canonical JSON of `value`."""
+    return "sha256:" + hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def task_subject(workflow_id: str, description: str, kind: str | None, parameters: Any) -> Any:
+    """What a governed workflow's approver approves: this workflow running this task."""
+    return {
+        "workflow_id": workflow_id,
+        "task": {"description": description, "kind": kind, "parameters": parameters},
+    }
+
+
+def step_subject(workflow_id: str, path: str, activity: str, args: Any) -> Any:
+    """What a declarative step's approver approves: this step with these arguments."""
+    return {"workflow_id": workflow_id, "step": {"path": path, "activity": activity, "args": args}}
