@@ -25,7 +25,7 @@ def parse_requirement(raw: Any, where: str) -> tuple[ApprovalRequirement | None,
     exclude = raw.get("exclude_requester", True)
     if not isinstance(exclude, bool):
         problems.append(f"{where}.exclude_requester must be true or false")
-    deadline = raw.get("deadline_seconds", 24 * 3600)
+    deadline: Any = raw.get("deadline_seconds", 24 * 3600)
     if not _positive(deadline):
         problems.append(f"{where}.deadline_seconds must be a positive number")
     escalation: list[Escalation] = []
