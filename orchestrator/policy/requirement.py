@@ -38,11 +38,9 @@ def parse_requirement(raw: Any, where: str) -> tuple[ApprovalRequirement | None,
         if not isinstance(step, dict):
             problems.append(f"{at} must be an object")
             continue
-        action, after, step_roles = (
-            step.get("action"),
-            step.get("after_seconds"),
-            step.get("roles", []),
-        )
+        action: Any = step.get("action")
+        after: Any = step.get("after_seconds")
+        step_roles: Any = step.get("roles", [])
         if action not in ESCALATION_ACTIONS:
             problems.append(f"{at}.action must be one of {', '.join(ESCALATION_ACTIONS)}")
         if not _positive(after):
