@@ -13,12 +13,15 @@
 | OPA_URL | http://127.0.0.1:8181 | the OPA sidecar |
 | OPA_DECISION_PATH | orchestrator/main/decision | Data API path of the decision |
 | OPA_TIMEOUT_SECONDS | 2.0 | per-request timeout to OPA |
+| OPA_SHADOW_DECISION_PATH | shadow/main/decision | candidate policy evaluated beside the enforcing one (`off` = none) |
 | JAEGER_QUERY_URL | http://127.0.0.1:16686 | Jaeger query API (trace viewer) |
 | ORCH_METRICS_PORT | 9464 | worker's Prometheus port (0 = off) |
 | ORCH_METRICS_HOST | 127.0.0.1 | interface it binds (0.0.0.0 in a container) |
 | ORCH_LOG_LEVEL | INFO | log level |
 | ORCH_AGENT_OUTBOX | .data/outbox | where the agent delivers its work orders |
 | ORCH_ENCRYPTION_KEYS_FILE | - | encrypt payloads (see orchestrator/codec.py) |
+| ORCH_IDENTITY_KEYS_FILE | - | keys that sign and verify approvals (see orchestrator/identity.py) |
+| ORCH_IDENTITY | - | who this CLI approves as (a key in that file) |
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class OpaSettings:
     url: str = "http://127.0.0.1:8181"
     decision_path: str = "orchestrator/main/decision"
     timeout_seconds: float = 2.0
+    # None: no candidate policy is evaluated.
+    shadow_decision_path: str | None = "shadow/main/decision"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"
     agent_outbox: Path = Path(".data/outbox")
+    identity_keys_file: Path | None = None
+    identity: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -117,6 +124,7 @@ class Settings:
             url=text("OPA_URL", OpaSettings.url).rstrip("/"),
             decision_path=text("OPA_DECISION_PATH", OpaSettings.decision_path).strip("/"),
             timeout_seconds=number("OPA_TIMEOUT_SECONDS", OpaSettings.timeout_seconds),
+            shadow_decision_path=_shadow_path(env.get("OPA_SHADOW_DECISION_PATH")),
         )
         return cls(
             temporal=temporal,
@@ -126,6 +134,8 @@ class Settings:
             metrics_host=text("ORCH_METRICS_HOST", cls.metrics_host),
             log_level=text("ORCH_LOG_LEVEL", cls.log_level).upper(),
             agent_outbox=Path(text("ORCH_AGENT_OUTBOX", str(cls.agent_outbox))),
+            identity_keys_file=optional_path("ORCH_IDENTITY_KEYS_FILE"),
+            identity=env.get("ORCH_IDENTITY", "").strip() or None,
         )
 
     def workflow_link(self, workflow_id: str, run_id: str | None = None) -> str:
@@ -134,3 +144,11 @@ class Settings:
             f"{self.temporal.ui_url}/namespaces/{self.temporal.namespace}/workflows/{workflow_id}"
         )
         return f"{base}/{run_id}/history" if run_id else base
+
+
+def _shadow_path(raw: str | None) -> str | None:
+    """Unset: the default candidate path; `off` or `none`: no shadow evaluation."""
+    if raw is None or not raw.strip():
+        return OpaSettings.shadow_decision_path
+    value = raw.strip().strip("/")
+    return None if value.lower() in ("off", "none") else value
