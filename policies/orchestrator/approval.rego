@@ -2,9 +2,13 @@
 # title: Deciding an approval
 # description: |
 #   May this person approve or reject this workflow's pending approval (action
-#   approval.decide)? The approver must be in the directory and hold an approver
-#   role, must not be the requester (separation of duties), and the decision must
-#   be approve or reject.
+#   approval.decide)? The approval must be authenticated (the worker verified a
+#   signed credential and put its subject in input.approval.approver); the approver
+#   must be in the directory and hold one of the required roles (the requirement's,
+#   widened by escalation; the directory's approver roles when none is given), must
+#   not be the requester when the requirement excludes them (separation of duties),
+#   must not have approved already (a quorum counts distinct people), and the
+#   decision must be approve or reject.
 package orchestrator.approval
 
 import data.orchestrator.directory
@@ -27,22 +31,55 @@ verb := decision if decision in decisions
 
 default verb := "decide on"
 
+# The roles that may decide now: the requirement's (after any widening), else the
+# directory's approver roles.
+required_roles := {role | some role in input.approval.required_roles} if {
+	count(input.approval.required_roles) > 0
+} else := {role | some role in directory.roles.approve}
+
+holds_required_role(id) if {
+	some role in identity.roles(id)
+	role in required_roles
+}
+
+# Separation of duties holds unless the requirement explicitly waives it.
+excludes_requester if not input.approval.exclude_requester == false
+
 deny contains "No approver was given: say who decides." if not approver
+
+deny contains msg if {
+	not input.approval.authenticated == true
+	msg := sprintf(
+		"The approval is not authenticated (%s): decide with `orchestrator approve` or the API, which sign it.",
+		[authentication_problem],
+	)
+}
+
+authentication_problem := input.approval.authentication_error if {
+	is_string(input.approval.authentication_error)
+	input.approval.authentication_error != ""
+} else := "no credential"
+
+deny contains sprintf("%s already approved: this approval needs distinct approvers.", [approver]) if {
+	decision == "approve"
+	approver in {id | some id in input.approval.approved_by}
+}
 
 deny contains sprintf("Approver %s is not in the directory.", [text.quoted(approver)]) if {
 	not identity.known(approver)
 }
 
 deny contains sprintf("%s cannot %s their own request: separation of duties.", [approver, verb]) if {
+	excludes_requester
 	approver == input.requester.id
 }
 
 deny contains msg if {
 	identity.known(approver)
-	not identity.may_approve(approver)
+	not holds_required_role(approver)
 	msg := sprintf(
-		"%s holds %s; deciding approvals needs one of: %s.",
-		[approver, identity.held(approver), text.listed(directory.roles.approve)],
+		"%s holds %s; deciding this approval needs one of: %s.",
+		[approver, identity.held(approver), text.listed(required_roles)],
 	)
 }
 
@@ -51,7 +88,7 @@ deny contains sprintf("Unknown decision %s: expected approve or reject.", [text.
 }
 
 notes contains msg if {
-	identity.may_approve(approver)
+	holds_required_role(approver)
 	approver != input.requester.id
 	msg := sprintf(
 		"%s holds %s, which may %s, and is not the requester.",

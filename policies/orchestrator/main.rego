@@ -9,6 +9,7 @@
 package orchestrator.main
 
 import data.orchestrator.approval
+import data.orchestrator.requirement
 import data.orchestrator.risk
 import data.orchestrator.settings
 import data.orchestrator.start
@@ -31,16 +32,24 @@ action := requested if requested in actions
 # title: Decision
 # description: |
 #   {allow, reasons, require_approval, risk, action, policy_version}, defined for
-#   every input.
+#   every input, plus "approval" (who may approve, quorum, deadline, escalation)
+#   when require_approval is true.
 # entrypoint: true
-decision := {
-	"action": reported_action,
-	"allow": count(deny) == 0,
-	"reasons": reasons,
-	"require_approval": require_approval,
-	"risk": risk.level,
-	"policy_version": policy_version,
-}
+decision := object.union(
+	{
+		"action": reported_action,
+		"allow": count(deny) == 0,
+		"reasons": reasons,
+		"require_approval": require_approval,
+		"risk": risk.level,
+		"policy_version": policy_version,
+	},
+	approval_requirement,
+)
+
+approval_requirement := {"approval": requirement.requirement} if require_approval
+
+default approval_requirement := {}
 
 reported_action := requested if is_string(requested)
 

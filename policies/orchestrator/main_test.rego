@@ -17,7 +17,7 @@ decide(requester, approver, decision) := {
 	"workflow": workflow,
 	"requester": {"id": requester, "roles": []},
 	"task": {"description": "deploy api to production", "parameters": {"environment": "production"}},
-	"approval": {"approver": approver, "decision": decision, "comment": "looks fine"},
+	"approval": {"approver": approver, "decision": decision, "comment": "looks fine", "authenticated": true},
 }
 
 execute(requester, activity, args) := {
@@ -58,8 +58,30 @@ test_production_deploy_requires_approval if {
 	d.risk == "high"
 	d.reasons == [
 		"Approval required: the task mentions \"deploy\"; the task mentions \"production\"; the task targets production.",
+		"Needs 2 distinct approvers (production changes need two approvers) within 8h.",
 		"alice holds role(s) engineer, which may start work.",
 	]
+	d.approval == settings.approval.dual_control
+}
+
+test_high_risk_start_without_dual_control_needs_the_standard_approval if {
+	d := main.decision with input as start("alice", "deploy the api", {})
+	d.require_approval
+	d.approval == settings.approval.standard
+	"Needs 1 approver within 24h." in d.reasons
+}
+
+test_payment_kind_and_large_amounts_need_dual_control if {
+	kind := main.decision with input as object.union(start("alice", "pay the invoice", {}), {"task": {"kind": "payment"}})
+	kind.approval.quorum == 2
+	"Needs 2 distinct approvers (the task kind \"payment\" needs two approvers) within 8h." in kind.reasons
+	amount := main.decision with input as start("alice", "pay the invoice", {"amount": 20000})
+	amount.approval.quorum == 2
+}
+
+test_decisions_without_approval_carry_no_requirement if {
+	d := main.decision with input as start("alice", "Generate the weekly usage report", {})
+	not d.approval
 }
 
 test_denied_start_never_requires_approval if {

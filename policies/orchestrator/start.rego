@@ -7,6 +7,7 @@
 package orchestrator.start
 
 import data.orchestrator.identity
+import data.orchestrator.requirement
 import data.orchestrator.risk
 import data.orchestrator.text
 
@@ -34,3 +35,5 @@ deny contains msg if {
 notes contains msg if some msg in identity.requester_notes
 
 notes contains risk.explanation
+
+notes contains requirement.explanation if risk.level == "high"

@@ -15,6 +15,7 @@ test_allowed_task_has_no_denials_and_explains if {
 test_high_risk_note_says_why_approval_is_required if {
 	start.notes == {
 		"Approval required: the task mentions \"deploy\"; the task mentions \"production\".",
+		"Needs 1 approver within 24h.",
 		"alice holds role(s) engineer, which may start work.",
 	} with input as task("alice", "deploy api to production")
 }
