@@ -13,15 +13,16 @@
 | OPA_URL | http://127.0.0.1:8181 | the OPA sidecar |
 | OPA_DECISION_PATH | orchestrator/main/decision | Data API path of the decision |
 | OPA_TIMEOUT_SECONDS | 2.0 | per-request timeout to OPA |
-| OPA_SHADOW_DECISION_PATH | shadow/main/decision | candidate policy evaluated beside the enforcing one (`off` = none) |
+| OPA_SHADOW_DECISION_PATH | shadow/main/decision | candidate policy asked beside it (`off`: none) |
 | JAEGER_QUERY_URL | http://127.0.0.1:16686 | Jaeger query API (trace viewer) |
 | ORCH_METRICS_PORT | 9464 | worker's Prometheus port (0 = off) |
 | ORCH_METRICS_HOST | 127.0.0.1 | interface it binds (0.0.0.0 in a container) |
 | ORCH_LOG_LEVEL | INFO | log level |
 | ORCH_AGENT_OUTBOX | .data/outbox | where the agent delivers its work orders |
 | ORCH_ENCRYPTION_KEYS_FILE | - | encrypt payloads (see orchestrator/codec.py) |
-| ORCH_IDENTITY_KEYS_FILE | - | keys that sign and verify approvals (see orchestrator/identity.py) |
+| ORCH_IDENTITY_KEYS_FILE | .data/identities.json | keys that sign and verify approvals |
 | ORCH_IDENTITY | - | who this CLI approves as (a key in that file) |
+| ORCH_NOTIFY_WEBHOOK | - | URL that approval escalation notices are POSTed to |
 """
 
 from __future__ import annotations
@@ -68,8 +69,11 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"
     agent_outbox: Path = Path(".data/outbox")
-    identity_keys_file: Path | None = None
+    # Read when used (the worker at start, the CLI when it signs), so a missing file only
+    # matters to the commands that need it.
+    identity_keys_file: Path = Path(".data/identities.json")
     identity: str | None = None
+    notify_webhook: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -134,7 +138,8 @@ class Settings:
             metrics_host=text("ORCH_METRICS_HOST", cls.metrics_host),
             log_level=text("ORCH_LOG_LEVEL", cls.log_level).upper(),
             agent_outbox=Path(text("ORCH_AGENT_OUTBOX", str(cls.agent_outbox))),
-            identity_keys_file=optional_path("ORCH_IDENTITY_KEYS_FILE"),
+            identity_keys_file=Path(text("ORCH_IDENTITY_KEYS_FILE", ".data/identities.json")),
+            notify_webhook=env.get("ORCH_NOTIFY_WEBHOOK", "").strip() or None,
             identity=env.get("ORCH_IDENTITY", "").strip() or None,
         )
 

@@ -14,8 +14,10 @@ from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.declarative.activities import declarative_activities
 from orchestrator.declarative.workflow import DeclarativeWorkflow
+from orchestrator.escalation import EscalationActivities
 from orchestrator.governed.agent import AgentActivities, Outbox
 from orchestrator.governed.workflow import GovernedWorkflow
+from orchestrator.identity import IdentityError, Keyring
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
 from telemetry.httpx_tracing import instrument_client
@@ -32,16 +34,32 @@ def build_worker(
     """The worker with every workflow and activity registered; tests build theirs the same way."""
     # traceparent reaches OPA, so OPA's own span joins the workflow's trace.
     instrument_client(opa.http)
-    policy = PolicyActivities(opa, metrics)
+    policy = PolicyActivities(opa, metrics, keyring=load_keyring(settings))
     agent = AgentActivities(Outbox(settings.agent_outbox))
+    escalation = EscalationActivities(settings.notify_webhook)
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
         workflows=WORKFLOWS,
-        activities=[policy.decide, agent.execute, agent.cleanup, *declarative_activities()],
+        activities=[
+            policy.decide,
+            agent.execute,
+            agent.cleanup,
+            escalation.escalate,
+            *declarative_activities(),
+        ],
         # On shutdown, give running activities time to finish before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
+
+
+def load_keyring(settings: Settings) -> Keyring | None:
+    """The keys approvals are verified with; without them every approval is refused."""
+    try:
+        return Keyring.load(settings.identity_keys_file)
+    except IdentityError as error:
+        log.warning("approvals will be refused as unauthenticated: %s", error)
+        return None
 
 
 async def run_worker(settings: Settings) -> None:

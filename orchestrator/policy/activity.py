@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from orchestrator.identity import Keyring
+from orchestrator.policy.authentication import authenticate
 from orchestrator.policy.client import OpaClient, PolicyError
 from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
 from telemetry.metrics import PolicyMetrics
@@ -14,12 +18,20 @@ from telemetry.policy_attributes import annotate_current_span
 class PolicyActivities:
     """Holds the process's one pooled OPA client; registered on the worker as an instance."""
 
-    def __init__(self, client: OpaClient, metrics: PolicyMetrics | None = None) -> None:
+    def __init__(
+        self,
+        client: OpaClient,
+        metrics: PolicyMetrics | None = None,
+        keyring: Keyring | None = None,
+    ) -> None:
         self.client = client
         self.metrics = metrics
+        # Verifies approval credentials; None refuses every approval as unauthenticated.
+        self.keyring = keyring
 
     @activity.defn(name=POLICY_ACTIVITY)
     async def decide(self, policy_input: PolicyInput) -> PolicyDecision:
+        policy_input, approver = authenticate(policy_input, self.keyring)
         try:
             decision = await self.client.decide(policy_input)
         except PolicyError as error:
@@ -47,4 +59,4 @@ class PolicyActivities:
         activity.logger.info(
             "policy %s: %s (decision %s)", decision.action, decision.outcome, decision.decision_id
         )
-        return decision
+        return replace(decision, authenticated_approver=approver) if approver else decision
