@@ -52,7 +52,8 @@ from orchestrator.api.models import (
     StartWorkflow,
     WorkflowStatus,
 )
-from orchestrator.approval import APPROVE, REJECT, ApprovalReceipt, ApprovalRequest
+from orchestrator.approval import APPROVE, REJECT
+from orchestrator.approvals_client import ApprovalAmbiguous, send_decision
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.declarative import validate as declarative_validate
@@ -66,6 +67,7 @@ from orchestrator.governed.workflow import (
     TRACE_ID,
     WORKFLOW_NAME,
 )
+from orchestrator.identity import API_ISSUER, IdentityError, Keyring
 
 WORKFLOW_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@=+-]{0,254}$"
 EVENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -447,19 +449,27 @@ async def _decide(
     request: Request, workflow_id: str, kind: str, identity: str, body: Decision | None
 ) -> Receipt:
     settings, _, temporal = _state(request)
+    try:
+        # The API vouches for the caller its bearer token authenticated, with its own key.
+        key = Keyring.load(settings.identity_keys_file).key(API_ISSUER)
+    except IdentityError as error:
+        raise ApiError(
+            503, "unavailable", f"Approvals through the API are not configured: {error}"
+        ) from None
     client = await temporal.client()
     handle = client.get_workflow_handle(workflow_id)
     try:
         async with asyncio.timeout(DECISION_TIMEOUT):
-            receipt = await handle.execute_update(
+            receipt = await send_decision(
+                handle,
                 kind,
-                ApprovalRequest(
-                    approver=identity,
-                    comment=body.comment if body else "",
-                    step=body.step if body else None,
-                ),
-                result_type=ApprovalReceipt,
+                key,
+                identity,
+                comment=body.comment if body else "",
+                step=body.step if body else None,
             )
+    except ApprovalAmbiguous as error:
+        raise ApiError(409, "ambiguous", str(error), workflow_id=workflow_id) from None
     except WorkflowUpdateFailedError as failed:
         raise _refusal(failed, kind, workflow_id) from None
     except RPCError as error:
@@ -490,6 +500,8 @@ def _refusal(failed: WorkflowUpdateFailedError, kind: str, workflow_id: str) -> 
             workflow_id=workflow_id,
         )
     code = {
+        "ApprovalDigestMismatch": "digest_mismatch",
+        "ApprovalReplayed": "replayed",
         "ApprovalAlreadyDecided": "already_decided",
         "ApprovalNotPending": "not_pending",
         "ApprovalAmbiguous": "ambiguous",

@@ -126,6 +126,9 @@ class Receipt(BaseModel):
     approver: str
     decision_id: str
     reasons: list[str]
+    # Distinct approvals so far and how many the policy's requirement needs.
+    approvals: int = 1
+    quorum: int = 1
 
 
 class WorkflowStatus(BaseModel):

@@ -51,8 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, verb in (("approve", "approve"), ("reject", "reject")):
         decide = sub.add_parser(name, help=f"{verb} a workflow waiting for approval")
         decide.add_argument("workflow_id", metavar="ID")
-        decide.add_argument("--as", dest="approver", required=True, help="who decides")
+        decide.add_argument(
+            "--as",
+            dest="approver",
+            help="who decides: a key in ORCH_IDENTITY_KEYS_FILE (default ORCH_IDENTITY); "
+            "the decision is signed with it",
+        )
         decide.add_argument("--comment", default="", help="why")
+        decide.add_argument(
+            "--step", help="declarative workflows: which pending approval (its step path)"
+        )
         decide.add_argument("--json", action="store_true", help="print JSON")
 
     status = sub.add_parser("status", help="where a workflow is and why")

@@ -23,9 +23,10 @@ from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import worker as worker_process
-from orchestrator.approval import APPROVE, ApprovalReceipt, ApprovalRequest
+from orchestrator.approval import APPROVE
+from orchestrator.approvals_client import ApprovalAmbiguous, send_decision
 from orchestrator.cli import audit, definitions, render, schedule
-from orchestrator.cli.errors import CliError
+from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds, parameters
 from orchestrator.codec import CodecError, EncryptionCodec, KeyRing
 from orchestrator.codec_server import make_server
@@ -35,6 +36,7 @@ from orchestrator.declarative.model import DeclarativeStatus
 from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.identity import IdentityError, Keyring
 from telemetry.logs import setup_logging
 from telemetry.tracing import setup_tracing
 
@@ -180,12 +182,20 @@ def failure_outcome(failure: WorkflowFailureError) -> dict[str, Any]:
 async def decide(args: argparse.Namespace, settings: Settings, client: Client) -> int:
     handle = client.get_workflow_handle(args.workflow_id)
     kind = args.command
-    try:
-        receipt = await handle.execute_update(
-            kind,
-            ApprovalRequest(approver=args.approver, comment=args.comment),
-            result_type=ApprovalReceipt,
+    subject = args.approver or settings.identity
+    if not subject:
+        raise UsageError(
+            f"Say who {kind}s: set ORCH_IDENTITY or pass --as NAME (a key in "
+            f"{settings.identity_keys_file})."
         )
+    try:
+        key = Keyring.load(settings.identity_keys_file).key(subject)
+    except IdentityError as error:
+        raise UsageError(str(error)) from None
+    try:
+        receipt = await send_decision(handle, kind, key, subject, args.comment, args.step)
+    except ApprovalAmbiguous as error:
+        raise CliError(f"{kind} refused: {error}") from None
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
@@ -196,7 +206,15 @@ async def decide(args: argparse.Namespace, settings: Settings, client: Client) -
         print(json.dumps(asdict(receipt), indent=2))
     else:
         verb = "approved" if kind == APPROVE else "rejected"
-        print(f"{args.workflow_id}: {verb} by {receipt.approver} (decision {receipt.decision_id})")
+        progress = (
+            f", {receipt.approvals} of {receipt.quorum} approvals"
+            if kind == APPROVE and receipt.quorum > 1
+            else ""
+        )
+        print(
+            f"{args.workflow_id}: {verb} by {receipt.approver} "
+            f"(decision {receipt.decision_id}{progress})"
+        )
     return 0
 
 

@@ -33,7 +33,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
-from orchestrator.approval import REJECT, ApprovalGate
+from orchestrator import digest
+from orchestrator.approval import BOUND_APPROVALS, REJECT, ApprovalGate
 from orchestrator.declarative.catalog import POLICY, ActivityCatalog
 from orchestrator.declarative.expressions import MissingResult, resolve
 from orchestrator.declarative.model import (
@@ -148,7 +149,12 @@ class Interpreter:
             description = block.description or (
                 f"Approve step {block.path} of {self.definition.name}."
             )
-            record = await self._approval(block.path, description, block.timeout_seconds)
+            subject = digest.step_subject(
+                workflow.info().workflow_id, block.path, "approval", [description]
+            )
+            record = await self._approval(
+                block.path, description, block.timeout_seconds, digest.digest(subject)
+            )
             if block.result_name:
                 self.results[block.result_name] = _approval_result(record)
             return flow
@@ -243,16 +249,22 @@ class Interpreter:
                 self._ref(),
                 Requester(self.requester),
                 step=StepSpec(step.activity, step.path, call),
-            )
+            ),
+            *self._unavailability(step),
         )
         self._record(step.path, step.activity, decision)
         if not decision.allow:
             self._deny(step, decision)
         if decision.require_approval:
+            subject = digest.step_subject(
+                workflow.info().workflow_id, step.path, step.activity, call
+            )
             await self._approval(
                 f"{step.path}#approval",
                 f"Policy asks for an approval before {step.activity} runs at {step.path}.",
                 DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+                digest.digest(subject),
+                decision,
             )
         retry = step.retry
         try:
@@ -291,7 +303,8 @@ class Interpreter:
                 self._ref(),
                 Requester(self.requester),
                 task=TaskSpec(description or self.definition.name, None, dict(parameters)),
-            )
+            ),
+            *self._unavailability(step),
         )
         self._record(step.path, step.activity, decision)
         if not decision.allow:
@@ -305,20 +318,43 @@ class Interpreter:
             "policy_revision": decision.policy_revision,
         }
 
+    def _unavailability(
+        self, step: ActivityStep
+    ) -> tuple[gate.Unavailability, Callable[[PolicyDecision], None]]:
+        """The step's policy-unavailable setting, and how an unavailable decision is kept."""
+        return (
+            gate.Unavailability(step.on_policy_unavailable, step.policy_budget_seconds),
+            lambda decision: self._record(step.path, step.activity, decision),
+        )
+
     def _deny(self, step: ActivityStep, decision: PolicyDecision) -> NoReturn:
         if step.on_deny == SKIP_BRANCH:
             raise BranchStopped(step.path, decision)
         self._set_policy_outcome("deny")
         raise gate.denied(decision, f"step {step.path} ({step.activity})")
 
-    async def _approval(self, path: str, description: str, seconds: float) -> ApprovalRecord:
+    async def _approval(
+        self,
+        path: str,
+        description: str,
+        seconds: float,
+        subject_digest: str,
+        decision: PolicyDecision | None = None,
+    ) -> ApprovalRecord:
         name = self.definition.name
         approval = ApprovalGate(
             Requester(self.requester),
             TaskSpec(description, "approval", {"definition": name, "step": path}),
             definition=name,
         )
-        approval.open(timedelta(seconds=seconds))
+        bound = workflow.patched(BOUND_APPROVALS)
+        approval.open(
+            timedelta(seconds=seconds),
+            decision.approval if decision else None,
+            digest=subject_digest if bound else "",
+            subject=f"{name} {path}",
+            bound=bound,
+        )
         self.pending[path] = approval
         self._set_approval_status("pending")
         try:
@@ -333,6 +369,9 @@ class Interpreter:
             at=decided.at if decided else None,
             decision_id=decided.decision_id if decided else "",
             attempts=list(approval.attempts),
+            digest=approval.digest,
+            approved_by=list(approval.approved_by),
+            escalations=list(approval.escalations),
         )
         self.approvals.append(record)
         self._set_approval_status("pending" if self.pending else approval.status)
@@ -341,7 +380,8 @@ class Interpreter:
             await workflow.wait_condition(workflow.all_handlers_finished)
         if decided is None:
             raise ApplicationError(
-                f"Approval at {path} expired: nobody decided within {timedelta(seconds=seconds)}.",
+                f"Approval at {path} expired: not enough approvals within "
+                f"{timedelta(seconds=seconds)}; a deadline never approves.",
                 {"path": path},
                 type="ApprovalExpired",
                 non_retryable=True,

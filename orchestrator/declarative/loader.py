@@ -254,6 +254,8 @@ def _block(raw: dict[str, Any], path: str, known: ActivityCatalog) -> Block:
         ),
         on_deny=raw.get("onDeny", FAIL),
         kind=entry_kind,
+        on_policy_unavailable=raw.get("onPolicyUnavailable", "wait"),
+        policy_budget_seconds=float(raw.get("policyBudgetSeconds", 120.0)),
     )
 
 

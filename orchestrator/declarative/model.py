@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.approval import ApprovalAttempt
+from orchestrator.approval import ApprovalAttempt, EscalationRecord, PendingApprovalView
 from orchestrator.declarative.expressions import Condition
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -45,6 +45,9 @@ class ActivityStep(Block):
     retry: Retry = Retry()
     on_deny: str = FAIL
     kind: str = "activity"  # activity | policy (CheckPolicy): see catalog kinds
+    # Policy service unavailable past the budget: wait (closed) or fail; never open.
+    on_policy_unavailable: str = "wait"
+    policy_budget_seconds: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,10 @@ class ApprovalRecord:
     at: str | None = None
     decision_id: str = ""
     attempts: list[ApprovalAttempt] = field(default_factory=list)
+    # Bound approvals: what was approved, by whom (a quorum has several), escalations.
+    digest: str = ""
+    approved_by: list[str] = field(default_factory=list)
+    escalations: list[EscalationRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -186,6 +193,8 @@ class PendingApproval:
     description: str
     deadline: str | None
     attempts: list[ApprovalAttempt]
+    # Bound approvals: the digest to sign, who may approve, how many so far.
+    view: PendingApprovalView | None = None
 
 
 @dataclass(frozen=True)

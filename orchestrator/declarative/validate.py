@@ -190,6 +190,8 @@ def _explain(error: ValidationError) -> list[Problem]:
         suggestion = (
             _suggest(instance, [str(o) for o in options]) if isinstance(instance, str) else ""
         )
+        if path.endswith("onPolicyUnavailable"):
+            suggestion += " (fail-open is not offered: an unavailable policy never lets work run)"
         return [Problem(path, f"must be one of: {shown}; not {json_kind(instance)}{suggestion}")]
     if validator == "minItems":
         return [

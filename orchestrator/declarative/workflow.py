@@ -252,6 +252,7 @@ class DeclarativeWorkflow:
                     description=gate.task.description if gate.task else "",
                     deadline=gate.deadline.isoformat() if gate.deadline else None,
                     attempts=list(gate.attempts),
+                    view=gate.view(path) if gate.bound else None,
                 )
                 for path, gate in interpreter.pending.items()
             ],

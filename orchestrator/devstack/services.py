@@ -147,6 +147,11 @@ class StackLayout:
     def temporal_db(self) -> Path:
         return self.root / "temporal.db"
 
+    @property
+    def identities(self) -> Path:
+        """Development approval keys: one per directory person, and the API's."""
+        return self.root / "identities.json"
+
 
 def stack_services(
     ports: Ports,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import yaml
+
 from orchestrator.devstack import process
 from orchestrator.devstack.services import (
     Binaries,
@@ -14,6 +16,7 @@ from orchestrator.devstack.services import (
     stack_services,
     worker_service,
 )
+from orchestrator.identity import write_development_keys
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,15 @@ class LocalStack:
         raise StackError(f"{name}: no such service (expected one of jaeger, opa, temporal).")
 
     def up(self) -> list[str]:
-        return process.start_all(self.services, self.layout)
+        lines = []
+        if write_development_keys(self.layout.identities, self.directory_people()):
+            lines.append(f"identities: wrote development approval keys to {self.layout.identities}")
+        return [*lines, *process.start_all(self.services, self.layout)]
+
+    def directory_people(self) -> list[str]:
+        """Everyone in the policy directory: each gets a development key to approve with."""
+        directory = self.layout.policies / "orchestrator" / "directory" / "data.yaml"
+        return sorted(yaml.safe_load(directory.read_text()).get("people", {}))
 
     def down(self) -> list[str]:
         every = [self.worker, *reversed(self.services)]
@@ -93,4 +104,5 @@ class LocalStack:
             "OPA_URL": self.opa_url,
             "JAEGER_QUERY_URL": self.jaeger_query_url,
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_grpc_endpoint,
+            "ORCH_IDENTITY_KEYS_FILE": str(self.layout.identities),
         }

@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.approval import ApprovalAttempt
+from orchestrator.approval import ApprovalAttempt, EscalationRecord, PendingApprovalView
 from orchestrator.policy.contract import PolicyDecision
 
 DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600
 MAX_APPROVAL_TIMEOUT_SECONDS = 30 * 24 * 3600
+MIN_POLICY_BUDGET_SECONDS = 1
+MAX_POLICY_BUDGET_SECONDS = 24 * 3600
 MAX_TASK_LENGTH = 2000
 MAX_PARAMETERS = 50
 REQUESTER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
@@ -24,6 +26,9 @@ class GovernedRequest:
     parameters: dict[str, Any] = field(default_factory=dict)
     kind: str | None = None
     approval_timeout_seconds: float = DEFAULT_APPROVAL_TIMEOUT_SECONDS
+    # When OPA stays unavailable past the budget: wait (closed) or fail. Never open.
+    on_policy_unavailable: str = "wait"
+    policy_budget_seconds: float = 120.0
 
     def problems(self) -> list[str]:
         """Everything wrong with this request, each naming the field; empty when valid."""
@@ -57,7 +62,32 @@ class GovernedRequest:
             found.append(
                 f"approval_timeout_seconds: must be between 1 and {MAX_APPROVAL_TIMEOUT_SECONDS}"
             )
+        found.extend(
+            unavailability_problems(self.on_policy_unavailable, self.policy_budget_seconds)
+        )
         return found
+
+
+def unavailability_problems(mode: object, budget: object, where: str = "") -> list[str]:
+    """What is wrong with a policy-unavailable setting; shared by requests and definitions."""
+    found = []
+    if mode not in ("wait", "fail"):
+        hint = (
+            "fail-open is not offered: policy unavailable never lets work through"
+            if (isinstance(mode, str) and "open" in mode.lower()) or mode == "allow"
+            else "expected wait or fail"
+        )
+        found.append(f"{where}on_policy_unavailable: {mode!r}: {hint}; choose wait or fail")
+    if (
+        not isinstance(budget, int | float)
+        or isinstance(budget, bool)
+        or not MIN_POLICY_BUDGET_SECONDS <= budget <= MAX_POLICY_BUDGET_SECONDS
+    ):
+        found.append(
+            f"{where}policy_budget_seconds: must be between {MIN_POLICY_BUDGET_SECONDS:g} "
+            f"and {MAX_POLICY_BUDGET_SECONDS:g}"
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -101,3 +131,7 @@ class GovernedStatus:
     approver: str | None
     approval_attempts: list[ApprovalAttempt]
     trace_id: str | None = None
+    # While an approval is pending: what to sign, who may approve, how many so far.
+    pending_approval: PendingApprovalView | None = None
+    escalations: list[EscalationRecord] = field(default_factory=list)
+    decisions: list[PolicyDecision] = field(default_factory=list)

@@ -11,8 +11,10 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
 
+    from orchestrator import digest
     from orchestrator.approval import (
         APPROVE,
+        BOUND_APPROVALS,
         REJECT,
         ApprovalGate,
         ApprovalReceipt,
@@ -90,9 +92,7 @@ class GovernedWorkflow:
             workflow.upsert_search_attributes(attributes)
 
         self.stage = "policy_check"
-        decision = await gate.decide(
-            PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task())
-        )
+        decision = await self._ask_policy(request)
         self._record(decision)
         outcome = [POLICY_DECISION.value_set(decision.outcome)]
         workflow.upsert_search_attributes([*attributes, *outcome] if single_upsert else outcome)
@@ -101,11 +101,14 @@ class GovernedWorkflow:
             raise gate.denied(decision, f"task for {request.requester}")
 
         if decision.require_approval:
-            await self._await_approval(timedelta(seconds=request.approval_timeout_seconds))
+            bound = workflow.patched(BOUND_APPROVALS)
+            await self._await_approval(
+                timedelta(seconds=request.approval_timeout_seconds), decision, bound
+            )
             # Added after v1 histories were recorded: runs that approved before this
             # code shipped replay without the second decision (tests/histories/*_v1).
             if workflow.patched(RECHECK_AFTER_APPROVAL):
-                await self._recheck_after_approval(request)
+                await self._recheck_after_approval(request, decision, bound)
 
         key = f"{workflow.info().workflow_id}/agent-task"
         agent_failed = True
@@ -144,17 +147,46 @@ class GovernedWorkflow:
             agent=agent,
         )
 
-    async def _await_approval(self, wait_at_most: timedelta) -> None:
+    async def _ask_policy(self, request: GovernedRequest) -> PolicyDecision:
+        return await gate.decide(
+            PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task()),
+            gate.Unavailability(request.on_policy_unavailable, request.policy_budget_seconds),
+            self._record_unavailable,
+        )
+
+    def _record_unavailable(self, decision: PolicyDecision) -> None:
+        self.decisions.append(decision)
+        workflow.upsert_search_attributes([POLICY_DECISION.value_set(decision.outcome)])
+
+    def _digest(self) -> str:
+        task = self._task()
+        return digest.digest(
+            digest.task_subject(
+                workflow.info().workflow_id, task.description, task.kind, task.parameters
+            )
+        )
+
+    async def _await_approval(
+        self, wait_at_most: timedelta, decision: PolicyDecision, bound: bool
+    ) -> None:
         self.stage = "awaiting_approval"
-        self.approval.open(wait_at_most)
+        self.approval.open(
+            wait_at_most,
+            decision.approval,
+            digest=self._digest() if bound else "",
+            subject=f"task for {self.request.requester}",
+            bound=bound,
+        )
         workflow.upsert_search_attributes([APPROVAL_STATUS.value_set("pending")])
         decided = await self.approval.wait()
         workflow.upsert_search_attributes([APPROVAL_STATUS.value_set(self.approval.status)])
         await workflow.wait_condition(workflow.all_handlers_finished)
         if decided is None:
             self.stage = "expired"
+            assert self.approval.deadline and self.approval.opened_at
             raise ApplicationError(
-                f"Approval expired: nobody decided within {wait_at_most}.",
+                "Approval expired: not enough approvals within "
+                f"{self.approval.deadline - self.approval.opened_at}; a deadline never approves.",
                 type="ApprovalExpired",
                 non_retryable=True,
             )
@@ -168,17 +200,49 @@ class GovernedWorkflow:
                 non_retryable=True,
             )
 
-    async def _recheck_after_approval(self, request: GovernedRequest) -> None:
-        """Ask again once approved: rules or people may have changed during a long wait."""
+    async def _recheck_after_approval(
+        self, request: GovernedRequest, approved: PolicyDecision, bound: bool
+    ) -> None:
+        """Ask again right before the work runs: rules, people or the request may have changed.
+
+        Bound approvals also stop the work when the inputs no longer match the approved
+        digest, or when a new policy revision decides differently from the one that
+        asked for the approval (the approval was given under other rules).
+        """
         self.stage = "policy_check"
-        decision = await gate.decide(
-            PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task())
+        decision = (
+            await self._ask_policy(request)
+            if bound
+            else await gate.decide(
+                PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task())
+            )
         )
         self._record(decision)
         if not decision.allow:
             self.stage = "denied"
             workflow.upsert_search_attributes([POLICY_DECISION.value_set("deny")])
             raise gate.denied(decision, f"task for {request.requester} after approval")
+        if not bound:
+            return
+        if self._digest() != self.approval.digest:
+            self._blocked(
+                "ApprovalDigestMismatch",
+                f"What is about to run ({self._digest()}) is not what was approved "
+                f"({self.approval.digest}).",
+            )
+        changed = changed_since_approval(approved, decision)
+        if changed:
+            workflow.upsert_search_attributes([POLICY_DECISION.value_set("deny")])
+            self._blocked(
+                "PolicyChangedSinceApproval",
+                f"Policy revision {decision.policy_revision} decides differently from "
+                f"{approved.policy_revision}, under which this was approved ({changed}); "
+                "the approval does not cover it, so the work did not run. Start it again.",
+            )
+
+    def _blocked(self, kind: str, message: str) -> None:
+        self.stage = "denied"
+        raise ApplicationError(message, type=kind, non_retryable=True)
 
     @workflow.update(name=APPROVE)
     async def approve(self, request: ApprovalRequest) -> ApprovalReceipt:
@@ -216,6 +280,11 @@ class GovernedWorkflow:
             approver=decision.approver if decision else None,
             approval_attempts=list(self.approval.attempts),
             trace_id=self.trace_id,
+            pending_approval=self.approval.view()
+            if self.approval.bound and self.approval.status == "pending"
+            else None,
+            escalations=list(self.approval.escalations),
+            decisions=list(self.decisions),
         )
 
     def _task(self) -> TaskSpec:
@@ -233,6 +302,24 @@ class GovernedWorkflow:
     def _record(self, decision: PolicyDecision) -> None:
         self.decision = decision
         self.decisions.append(decision)
+
+
+def changed_since_approval(approved: PolicyDecision, now: PolicyDecision) -> str:
+    """How the decision before running differs from the one that required the approval.
+
+    "" when it does not: same outcome and same requirement, whatever the revision; also
+    when the work no longer needs an approval at all (nothing left for it to cover).
+    """
+    if now.outcome == "allow":
+        return ""
+    if now.outcome != approved.outcome:
+        return f"outcome {approved.outcome} -> {now.outcome}"
+    if now.approval != approved.approval:
+        before, after = approved.approval, now.approval
+        if before and after and before.quorum != after.quorum:
+            return f"quorum {before.quorum} -> {after.quorum}"
+        return "the approval requirement changed"
+    return ""
 
 
 def _trace_id_from_headers() -> str | None:

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
 
 from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
+
+WAIT = "wait"
+FAIL = "fail"
+FAILURE_MODES = (WAIT, FAIL)
+DEFAULT_BUDGET_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Unavailability:
+    """What to do when the policy service stays unavailable past `budget_seconds`.
+
+    wait (the default) records a `policy unavailable` decision and keeps asking: the work
+    waits, closed. fail records it and fails the workflow. Fail-open does not exist.
+    """
+
+    mode: str = WAIT
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS
+
 
 # OPA down, slow or failing keeps the workflow waiting here with growing back-off; it
 # never proceeds. Errors a retry cannot heal are raised non-retryable by the activity.
@@ -20,17 +40,72 @@ POLICY_RETRY = RetryPolicy(
 POLICY_TIMEOUT = timedelta(seconds=10)
 
 
-async def decide(policy_input: PolicyInput) -> PolicyDecision:
-    """Ask OPA through the policy activity; the result stays in history as the audit record."""
-    decision: PolicyDecision = await workflow.execute_activity(
-        POLICY_ACTIVITY,
-        policy_input,
-        result_type=PolicyDecision,
-        start_to_close_timeout=POLICY_TIMEOUT,
-        retry_policy=POLICY_RETRY,
-        summary=f"policy: {policy_input.action}",
+async def decide(
+    policy_input: PolicyInput,
+    unavailability: Unavailability | None = None,
+    on_unavailable: Callable[[PolicyDecision], None] | None = None,
+) -> PolicyDecision:
+    """Ask OPA through the policy activity; the result stays in history as the audit record.
+
+    Without `unavailability` the gate waits for OPA however long it takes. With it, each
+    budget spent without an answer is reported to `on_unavailable` as its own decision
+    (outcome `unavailable`), then the gate waits again or fails, as the mode says.
+    """
+    budget = timedelta(seconds=unavailability.budget_seconds) if unavailability else None
+    while True:
+        try:
+            decision: PolicyDecision = await workflow.execute_activity(
+                POLICY_ACTIVITY,
+                policy_input,
+                result_type=PolicyDecision,
+                start_to_close_timeout=POLICY_TIMEOUT,
+                schedule_to_close_timeout=budget,
+                retry_policy=POLICY_RETRY,
+                summary=f"policy: {policy_input.action}",
+            )
+            return decision
+        except ActivityError as error:
+            if unavailability is None or not isinstance(error.cause, TimeoutError):
+                raise
+            unavailable = unavailable_decision(policy_input.action, unavailability, error)
+            if on_unavailable:
+                on_unavailable(unavailable)
+            if unavailability.mode == FAIL:
+                raise ApplicationError(
+                    unavailable.reasons[0],
+                    {"action": policy_input.action, "budget_seconds": budget_seconds(budget)},
+                    type="PolicyUnavailable",
+                    non_retryable=True,
+                ) from None
+
+
+def budget_seconds(budget: timedelta | None) -> float:
+    return budget.total_seconds() if budget else 0.0
+
+
+def unavailable_decision(
+    action: str, unavailability: Unavailability, error: ActivityError
+) -> PolicyDecision:
+    """The record of a budget spent without an answer: never an allow."""
+    # The timeout's own cause is the last failed attempt's error, when there was one.
+    timeout = error.cause
+    last = timeout.cause if isinstance(timeout, FailureError) and timeout.cause else timeout
+    then = "the workflow fails" if unavailability.mode == FAIL else "the work keeps waiting"
+    return PolicyDecision(
+        action=action,
+        allow=False,
+        reasons=[
+            f"The policy service gave no decision within {unavailability.budget_seconds:g}s "
+            f"({last}); {then}."
+        ],
+        require_approval=False,
+        risk="unknown",
+        decision_id="",
+        policy_revision="",
+        opa_version="",
+        decision_path="",
+        unavailable=True,
     )
-    return decision
 
 
 def denied(decision: PolicyDecision, subject: str) -> ApplicationError:
