@@ -5,6 +5,9 @@ revision, to join OPA's decision log), every approval attempt that reached the w
 (accepted or refused, and why), each step's outcome, the trace id and the final result.
 An approval refused by the update validator never enters history, by Temporal's design;
 one refused by policy does, through its policy decision and the update's failure.
+
+Fields added after the first recorded histories default to empty, so every old history
+still builds a record; orchestrator/audit_chain.py turns records into a verifiable stream.
 """
 
 from __future__ import annotations
@@ -15,12 +18,39 @@ from datetime import datetime
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import RetryState
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
 from orchestrator.policy.contract import POLICY_ACTIVITY
+
+# Failure types of the policy activity that mean "OPA could not answer" (policy/client.py).
+UNAVAILABLE_TYPES = frozenset(
+    {"PolicyUnavailable", "OpaUnreachable", "OpaTimeout", "OpaServerError"}
+)
+
+
+@dataclass
+class AuditRequirement:
+    """Who may approve and how many, as policy decided (PolicyDecision.approval)."""
+
+    approver_roles: list[str]
+    quorum: int = 1
+    exclude_requester: bool = True
+    deadline_seconds: float | None = None
+
+
+@dataclass
+class AuditShadow:
+    """What the candidate policy would have said: evidence for a policy change."""
+
+    agrees: bool
+    outcome: str
+    policy_revision: str
+    differences: list[str] = field(default_factory=list)
+    error: str = ""
 
 
 @dataclass
@@ -35,6 +65,16 @@ class AuditDecision:
     policy_revision: str
     opa_version: str
     subject: str  # the approver, the step path, or the workflow itself
+    # allow | deny | approval_required | unavailable (OPA never answered) | error
+    outcome: str = ""
+    # approval.decide: the digest approved, and who the credential proved (never its signature).
+    approval_digest: str = ""
+    authenticated_approver: str = ""
+    credential_subject: str = ""
+    credential_issuer: str = ""
+    credential_nonce: str = ""
+    requirement: AuditRequirement | None = None
+    shadow: AuditShadow | None = None
 
 
 @dataclass
@@ -45,6 +85,10 @@ class AuditApproval:
     comment: str
     accepted: bool | None = None  # None while the update is still running
     outcome: str = ""
+    # What the caller said it approves; the policy decision says whether it was proven.
+    digest: str = ""
+    credential_subject: str = ""
+    credential_issuer: str = ""
 
 
 @dataclass
@@ -129,23 +173,41 @@ async def build_audit(history: WorkflowHistory, converter: DataConverter) -> Aud
                 record.steps.append(AuditStep(at, name, "completed", _summary(result)))
         elif kind == "activity_task_failed_event_attributes":
             attrs_failed = event.activity_task_failed_event_attributes
-            name, _ = scheduled.get(attrs_failed.scheduled_event_id, ("?", None))
+            name, given = scheduled.get(attrs_failed.scheduled_event_id, ("?", None))
             failure = _failure(attrs_failed.failure)
-            record.steps.append(
-                AuditStep(at, name, "failed", f"{failure['type']}: {failure['message']}")
-            )
+            detail = f"{failure['type']}: {failure['message']}"
+            if name == POLICY_ACTIVITY:
+                # History keeps only an activity's last attempt: a failure here means the
+                # retry budget is spent (or the error could not heal), so the gate got no answer.
+                unavailable = (
+                    failure["type"] in UNAVAILABLE_TYPES
+                    or attrs_failed.retry_state != RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
+                )
+                outcome = "unavailable" if unavailable else "error"
+                record.decisions.append(_no_decision(at, given, outcome, detail))
+            else:
+                record.steps.append(AuditStep(at, name, "failed", detail))
         elif kind == "activity_task_timed_out_event_attributes":
             attrs_timeout = event.activity_task_timed_out_event_attributes
-            name, _ = scheduled.get(attrs_timeout.scheduled_event_id, ("?", None))
-            record.steps.append(AuditStep(at, name, "timed out", attrs_timeout.failure.message))
+            name, given = scheduled.get(attrs_timeout.scheduled_event_id, ("?", None))
+            message = attrs_timeout.failure.message
+            if name == POLICY_ACTIVITY:
+                record.decisions.append(_no_decision(at, given, "unavailable", message))
+            else:
+                record.steps.append(AuditStep(at, name, "timed out", message))
         elif kind == "workflow_execution_update_accepted_event_attributes":
             accepted = event.workflow_execution_update_accepted_event_attributes.accepted_request
-            argument = await decode.first(accepted.input.args.payloads) or {}
+            argument = await decode.first(accepted.input.args.payloads)
+            argument = argument if isinstance(argument, dict) else {}
+            credential = _dict(argument.get("credential"))
             approval = AuditApproval(
                 at=at,
                 update=accepted.input.name,
-                approver=str(argument.get("approver", "")) if isinstance(argument, dict) else "",
-                comment=str(argument.get("comment", "")) if isinstance(argument, dict) else "",
+                approver=str(argument.get("approver", "")),
+                comment=str(argument.get("comment", "")),
+                digest=str(argument.get("digest") or ""),
+                credential_subject=str(credential.get("subject") or ""),
+                credential_issuer=str(credential.get("issuer") or ""),
             )
             approvals[accepted.meta.update_id] = approval
             record.approvals.append(approval)
@@ -184,15 +246,33 @@ async def build_audit(history: WorkflowHistory, converter: DataConverter) -> Aud
     return record
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _subject(given: Any) -> str:
+    given = _dict(given)
+    if isinstance(given.get("approval"), dict):
+        return f"approver {given['approval'].get('approver', '?')}"
+    if isinstance(given.get("step"), dict):
+        return f"step {given['step'].get('path', '?')} ({given['step'].get('activity', '?')})"
+    return "workflow"
+
+
+def _outcome(result: dict[str, Any]) -> str:
+    """PolicyDecision.outcome, from the decoded dict (histories carry no class)."""
+    if result.get("unavailable"):
+        return "unavailable"
+    if not result.get("allow"):
+        return "deny"
+    return "approval_required" if result.get("require_approval") else "allow"
+
+
 def _decision(at: str, result: dict[str, Any], given: Any) -> AuditDecision:
-    subject = "workflow"
-    if isinstance(given, dict):
-        if isinstance(given.get("approval"), dict):
-            subject = f"approver {given['approval'].get('approver', '?')}"
-        elif isinstance(given.get("step"), dict):
-            subject = (
-                f"step {given['step'].get('path', '?')} ({given['step'].get('activity', '?')})"
-            )
+    approval = _dict(_dict(given).get("approval"))
+    credential = _dict(approval.get("credential"))
+    requirement = _dict(result.get("approval"))
+    shadow = _dict(result.get("shadow"))
     return AuditDecision(
         at=at,
         action=str(result.get("action", "")),
@@ -203,7 +283,50 @@ def _decision(at: str, result: dict[str, Any], given: Any) -> AuditDecision:
         decision_id=str(result.get("decision_id", "")),
         policy_revision=str(result.get("policy_revision", "")),
         opa_version=str(result.get("opa_version", "")),
-        subject=subject,
+        subject=_subject(given),
+        outcome=_outcome(result),
+        approval_digest=str(approval.get("digest") or ""),
+        authenticated_approver=str(result.get("authenticated_approver") or ""),
+        # Subject, issuer and nonce identify the credential; the signature stays out.
+        credential_subject=str(credential.get("subject") or ""),
+        credential_issuer=str(credential.get("issuer") or ""),
+        credential_nonce=str(credential.get("nonce") or ""),
+        requirement=AuditRequirement(
+            approver_roles=[str(role) for role in requirement.get("approver_roles") or []],
+            quorum=int(requirement.get("quorum") or 1),
+            exclude_requester=bool(requirement.get("exclude_requester", True)),
+            deadline_seconds=requirement.get("deadline_seconds"),
+        )
+        if requirement
+        else None,
+        shadow=AuditShadow(
+            agrees=bool(shadow.get("agrees")),
+            outcome=str(shadow.get("outcome", "")),
+            policy_revision=str(shadow.get("policy_revision", "")),
+            differences=[str(d) for d in shadow.get("differences") or []],
+            error=str(shadow.get("error") or ""),
+        )
+        if shadow
+        else None,
+    )
+
+
+def _no_decision(at: str, given: Any, outcome: str, detail: str) -> AuditDecision:
+    """The gate asked and got no answer: recorded as a decision so the gap shows, failing closed."""
+    approval = _dict(_dict(given).get("approval"))
+    return AuditDecision(
+        at=at,
+        action=str(_dict(given).get("action", "")),
+        allow=False,
+        reasons=[detail] if detail else [],
+        require_approval=False,
+        risk="",
+        decision_id="",
+        policy_revision="",
+        opa_version="",
+        subject=_subject(given),
+        outcome=outcome,
+        approval_digest=str(approval.get("digest") or ""),
     )
 
 
