@@ -192,6 +192,11 @@ async def build_audit(history: WorkflowHistory, converter: DataConverter) -> Aud
             name, given = scheduled.get(attrs_timeout.scheduled_event_id, ("?", None))
             message = attrs_timeout.failure.message
             if name == POLICY_ACTIVITY:
+                # The policy budget (schedule-to-close) ran out; its cause, when there is
+                # one, is the last attempt's error (OPA unreachable, slow, failing).
+                last = _failure(attrs_timeout.failure)
+                if attrs_timeout.failure.HasField("cause"):
+                    message = f"{message} ({last['type']}: {last['message']})"
                 record.decisions.append(_no_decision(at, given, "unavailable", message))
             else:
                 record.steps.append(AuditStep(at, name, "timed out", message))

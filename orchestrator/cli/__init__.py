@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from orchestrator.cli import api, commands, definitions, schedule
+from orchestrator.cli import api, audit, commands, definitions, schedule
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.codec import CodecError
 from orchestrator.config import ConfigError, Settings
@@ -72,9 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     listing.add_argument("--json", action="store_true", help="print JSON")
 
-    audit = sub.add_parser("audit", help="who did what, every decision and approval, from history")
-    audit.add_argument("workflow_id", metavar="ID")
-    audit.add_argument("--json", action="store_true", help="print JSON")
+    auditing = sub.add_parser(
+        "audit",
+        help="who did what, every decision and approval, from history",
+        usage="%(prog)s ID [--json] | export [--since D] [--format F] [--output FILE]"
+        " | verify FILE [--head HASH]",
+        description="audit ID: one workflow's record. audit export: every governed and "
+        "declarative workflow's records as one hash-chained stream. audit verify FILE: "
+        "check a stream for edited, removed, reordered or cut records (no Temporal needed).",
+    )
+    auditing.add_argument("workflow_id", metavar="ID|export|verify")
+    auditing.add_argument("file", nargs="?", metavar="FILE", help="verify: the exported stream")
+    auditing.add_argument("--json", action="store_true", help="print JSON")
+    auditing.add_argument(
+        "--since", metavar="DURATION", help="export: workflows started within, e.g. 24h, 7d"
+    )
+    auditing.add_argument(
+        "--format", choices=("jsonl", "cloudevents"), help="export: line format (default jsonl)"
+    )
+    auditing.add_argument("--output", metavar="FILE", help="export: write here, not to stdout")
+    auditing.add_argument("--head", metavar="HASH", help="verify: the head hash recorded at export")
 
     history = sub.add_parser("history", help="export a workflow's raw event history as JSON")
     history.add_argument("workflow_id", metavar="ID")
@@ -110,6 +127,8 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "audit" and args.workflow_id == "verify":
+            return audit.verify_command(args)  # offline: needs neither settings nor Temporal
         settings = Settings.from_env()
         if args.command == "worker":
             commands.worker(settings)
