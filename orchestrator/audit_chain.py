@@ -170,7 +170,8 @@ def verify(stream: Iterable[str | bytes], expected_head: str | None = None) -> V
     parsed: list[_Line] = []
     last_number = 0
     for number, raw in enumerate(stream, start=1):
-        last_number = number
+        if raw.strip():
+            last_number = number  # where a missing trailer is reported: after the last line
         line = _parse(number, raw, result)
         if line is not None:
             parsed.append(line)
@@ -213,10 +214,10 @@ def _parse(number: int, raw: str | bytes, result: Verification) -> _Line | None:
     if result.form is None:
         result.form = form
     elif form != result.form:
+        # Still chained below: the entry itself may be intact, only its envelope differs.
         result.problems.append(
             Problem(number, MIXED_FORMATS, f"a {form} line in a {result.form} stream")
         )
-        return None
     entry = document.get("data") if form == "cloudevents" else document
     if not isinstance(entry, dict):
         result.problems.append(Problem(number, INVALID, "the event has no object `data`"))
@@ -305,8 +306,11 @@ def _check_trailer(parsed: list[_Line], last_number: int, result: Verification) 
     records = [line for line in parsed if line is not trailer]
     result.records = len(records)
     count = trailer.entry.get("count")
-    # A gap or a duplicate already explains a wrong count: say it once, where it happened.
-    explained = any(p.kind in (REMOVED, DUPLICATED, TRUNCATED) for p in result.problems)
+    # A gap, a duplicate or an edited trailer already explains a wrong count: say it once.
+    explained = any(
+        p.kind in (REMOVED, DUPLICATED, TRUNCATED) or p.line == trailer.number
+        for p in result.problems
+    )
     if count != len(records) and not explained:
         result.problems.append(
             Problem(

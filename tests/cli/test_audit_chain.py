@@ -1,0 +1,318 @@
+"""The hash-chained audit stream: each kind of tampering is caught, named, on its line.
+
+Pure tests: records are built from the recorded histories (tests/histories), so they also
+prove old histories still make audit records, with the newer fields at their defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure, TimeoutFailureInfo
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
+
+from orchestrator import audit_chain
+from orchestrator.audit import AuditRecord, build_audit
+from orchestrator.audit_chain import (
+    APPENDED,
+    EDITED,
+    GENESIS,
+    HEAD_MISMATCH,
+    MIXED_FORMATS,
+    NOT_JSON,
+    REMOVED,
+    REORDERED,
+    TRUNCATED,
+)
+from orchestrator.digest import canonical_json
+from orchestrator.policy.contract import POLICY_ACTIVITY
+
+HISTORIES = Path(__file__).parents[1] / "histories"
+CONVERTER = DataConverter.default
+
+
+def load(name: str) -> WorkflowHistory:
+    return WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+
+
+async def records(*names: str) -> list[AuditRecord]:
+    return [await build_audit(load(name), CONVERTER) for name in names]
+
+
+@pytest.fixture(scope="module")
+async def entries() -> list[dict[str, Any]]:
+    found = await records("governed_lowrisk_v3", "governed_approved_v3", "governed_denied_v3")
+    bodies = [entry for record in found for entry in audit_chain.record_entries(record)]
+    return audit_chain.chain(bodies, exported_at="2026-11-24T12:00:00.000Z", since=None)
+
+
+def stream(entries: list[dict[str, Any]], form: str) -> list[str]:
+    return list(audit_chain.lines(entries, form))
+
+
+def found(lines: list[str], head: str | None = None) -> list[tuple[int, str]]:
+    return [(p.line, p.kind) for p in audit_chain.verify(lines, head).problems]
+
+
+def edit(line: str, change: Callable[[dict[str, Any]], None]) -> str:
+    """Change a line's entry (its `data` for CloudEvents) without fixing any hash."""
+    document = json.loads(line)
+    change(document.get("data", document) if "specversion" in document else document)
+    return canonical_json(document).decode()
+
+
+FORMS = pytest.mark.parametrize("form", audit_chain.FORMATS)
+
+
+def first_decision(lines: list[str]) -> int:
+    return next(i for i, line in enumerate(lines) if '"kind":"decision"' in line)
+
+
+@FORMS
+def test_an_intact_stream_verifies(entries: list[dict[str, Any]], form: str) -> None:
+    result = audit_chain.verify(stream(entries, form))
+    assert result.ok, result.problems
+    assert result.form == form
+    assert result.records == len(entries) - 1
+    assert result.head == audit_chain.head(entries) == entries[-1]["hash"]
+    assert entries[0]["prev_hash"] == GENESIS
+    assert entries[-1] | {"kind": "end", "count": len(entries) - 1} == entries[-1]
+    # Bytes (as read from a file), a trailing newline and the right head change nothing.
+    raw = ("\n".join(stream(entries, form)) + "\n").encode().splitlines()
+    assert audit_chain.verify(raw, expected_head=result.head).ok
+
+
+@FORMS
+def test_an_edited_field_is_caught_on_its_line(entries: list[dict[str, Any]], form: str) -> None:
+    lines = stream(entries, form)
+    at = first_decision(lines)
+    lines[at] = edit(lines[at], lambda entry: entry.update(decision_id="forged"))
+    assert found(lines) == [(at + 1, EDITED)]
+
+
+@FORMS
+def test_a_removed_record_is_caught(entries: list[dict[str, Any]], form: str) -> None:
+    lines = stream(entries, form)
+    del lines[3]
+    # The record that now sits on line 4 names the gap before it.
+    assert found(lines) == [(4, REMOVED)]
+
+
+@FORMS
+def test_swapped_records_are_caught(entries: list[dict[str, Any]], form: str) -> None:
+    lines = stream(entries, form)
+    lines[3], lines[4] = lines[4], lines[3]
+    assert found(lines) == [(5, REORDERED)]
+
+
+@FORMS
+def test_a_cut_tail_is_caught_with_or_without_the_trailer(
+    entries: list[dict[str, Any]], form: str
+) -> None:
+    lines = stream(entries, form)
+    cut = lines[:-3]
+    assert found(cut) == [(len(cut) + 1, TRUNCATED)]
+    kept_trailer = [*lines[:-3], lines[-1]]
+    assert found(kept_trailer) == [(len(kept_trailer), TRUNCATED)]
+
+
+@FORMS
+def test_an_edited_trailer_is_caught(entries: list[dict[str, Any]], form: str) -> None:
+    lines = stream(entries, form)
+    lines[-1] = edit(lines[-1], lambda entry: entry.update(count=entry["count"] - 2))
+    assert found(lines) == [(len(lines), EDITED)]
+
+
+@FORMS
+def test_non_json_lines_are_caught(entries: list[dict[str, Any]], form: str) -> None:
+    lines = stream(entries, form)
+    inserted = [*lines[:2], "not json {", *lines[2:]]
+    assert found(inserted) == [(3, NOT_JSON)]
+    # A record overwritten with garbage is also missing from the chain.
+    overwritten = [*lines[:2], "\xff garbage", *lines[3:]]
+    assert found(overwritten) == [(3, NOT_JSON), (4, REMOVED)]
+
+
+def test_mixed_formats_are_caught(entries: list[dict[str, Any]]) -> None:
+    lines = stream(entries, "jsonl")
+    lines[2] = stream(entries, "cloudevents")[2]
+    assert found(lines) == [(3, MIXED_FORMATS)]
+
+
+def test_records_after_the_trailer_are_caught(entries: list[dict[str, Any]]) -> None:
+    lines = stream(entries, "jsonl")
+    lines.append(lines[0])
+    assert (len(lines), APPENDED) in found(lines)
+
+
+def test_a_cloud_event_envelope_must_agree_with_its_data(entries: list[dict[str, Any]]) -> None:
+    lines = stream(entries, "cloudevents")
+    event = json.loads(lines[1])
+    event["subject"] = "someone-else"
+    lines[1] = canonical_json(event).decode()
+    assert found(lines) == [(2, EDITED)]
+
+
+def test_cloud_events_carry_the_chain_as_extension_attributes(
+    entries: list[dict[str, Any]],
+) -> None:
+    event = json.loads(stream(entries, "cloudevents")[1])
+    data = event["data"]
+    assert event["specversion"] == "1.0"
+    assert event["type"] == f"dev.policy-orchestrator.audit.{data['kind']}"
+    assert event["subject"] == data["workflow_id"]
+    assert event["time"] == data["at"]
+    assert event["datacontenttype"] == "application/json"
+    assert (event["auditseq"], event["auditprevhash"], event["audithash"]) == (
+        data["seq"],
+        data["prev_hash"],
+        data["hash"],
+    )
+    # CloudEvents attribute names: lower-case letters and digits only.
+    assert all(name.isalnum() and name.islower() for name in event if name != "data")
+
+
+def test_a_rehashed_rewrite_passes_the_chain_but_not_the_recorded_head(
+    entries: list[dict[str, Any]],
+) -> None:
+    """Without a secret anyone can re-hash a forged stream; the head stored apart catches it."""
+    bodies = [
+        {k: v for k, v in entry.items() if k not in ("seq", "prev_hash", "hash")}
+        for entry in entries[:-1]
+    ]
+    bodies[1]["decision_id"] = "forged"
+    forged = audit_chain.chain(bodies, exported_at="2026-11-24T12:00:00.000Z", since=None)
+    lines = stream(forged, "jsonl")
+    assert audit_chain.verify(lines).ok
+    assert found(lines, head=audit_chain.head(entries)) == [(len(lines), HEAD_MISMATCH)]
+
+
+def test_an_empty_stream_is_truncated() -> None:
+    assert found([]) == [(1, TRUNCATED)]
+
+
+async def test_old_histories_build_records_with_the_new_fields_defaulted() -> None:
+    paths = sorted(HISTORIES.glob("*.json"))
+    assert paths
+    for path in paths:
+        (record,) = await records(path.stem)
+        assert record.decisions, path.stem
+        for decision in record.decisions:
+            assert decision.outcome in ("allow", "deny", "approval_required"), path.stem
+            assert decision.decision_id and decision.policy_revision
+            assert (decision.approval_digest, decision.authenticated_approver) == ("", "")
+            assert (decision.requirement, decision.shadow) == (None, None)
+        for approval in record.approvals:
+            assert (approval.digest, approval.credential_subject) == ("", "")
+        entries = audit_chain.chain(audit_chain.record_entries(record))
+        assert audit_chain.verify(audit_chain.lines(entries, "jsonl")).ok
+
+
+def _policy_events(events: list[HistoryEvent], index: int) -> tuple[HistoryEvent, HistoryEvent]:
+    """The `index`-th policy.decide call's scheduled and completed events."""
+    scheduled = [
+        e
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == POLICY_ACTIVITY
+    ][index]
+    completed = next(
+        e
+        for e in events
+        if e.HasField("activity_task_completed_event_attributes")
+        and e.activity_task_completed_event_attributes.scheduled_event_id == scheduled.event_id
+    )
+    return scheduled, completed
+
+
+async def test_new_decision_fields_surface_and_the_signature_never_does() -> None:
+    history = load("governed_approved_v3")
+    events = list(history.events)
+    # The third policy call is bob's approval.decide: give it a credential and a digest,
+    # and give its answer a requirement, a shadow result and the proven identity.
+    scheduled, completed = _policy_events(events, 2)
+    attrs = scheduled.activity_task_scheduled_event_attributes
+    given = await CONVERTER.decode(list(attrs.input.payloads))
+    given[0]["approval"] |= {
+        "digest": "sha256:abc",
+        "credential": {
+            "subject": "bob",
+            "issuer": "orchestrator-cli",
+            "workflow_id": history.workflow_id,
+            "digest": "sha256:abc",
+            "nonce": "n-1",
+            "issued_at": "2026-11-24T11:00:00Z",
+            "signature": "SECRET-SIGNATURE",
+        },
+    }
+    attrs.input.ClearField("payloads")
+    attrs.input.payloads.extend(await CONVERTER.encode(given))
+    done = completed.activity_task_completed_event_attributes
+    result = (await CONVERTER.decode(list(done.result.payloads)))[0]
+    result |= {
+        "authenticated_approver": "bob",
+        "approval": {"approver_roles": ["approver", "sre"], "quorum": 2},
+        "shadow": {
+            "decision_path": "orchestrator/candidate/decision",
+            "policy_revision": "2026.12.01-1",
+            "outcome": "deny",
+            "agrees": False,
+            "differences": ["outcome: allow -> deny"],
+        },
+    }
+    done.result.ClearField("payloads")
+    done.result.payloads.extend(await CONVERTER.encode([result]))
+
+    record = await build_audit(WorkflowHistory(history.workflow_id, events), CONVERTER)
+    decision = next(d for d in record.decisions if d.authenticated_approver)
+    assert (decision.approval_digest, decision.authenticated_approver) == ("sha256:abc", "bob")
+    assert (decision.credential_issuer, decision.credential_nonce) == ("orchestrator-cli", "n-1")
+    assert decision.requirement is not None
+    assert (decision.requirement.quorum, decision.requirement.approver_roles) == (
+        2,
+        ["approver", "sre"],
+    )
+    assert decision.shadow is not None
+    assert (decision.shadow.agrees, decision.shadow.outcome) == (False, "deny")
+    assert decision.shadow.policy_revision == "2026.12.01-1"
+    text = "\n".join(
+        audit_chain.lines(audit_chain.chain(audit_chain.record_entries(record)), "jsonl")
+    )
+    assert "sha256:abc" in text and "orchestrator-cli" in text
+    assert "SECRET-SIGNATURE" not in text
+
+
+async def test_a_policy_call_out_of_budget_is_an_unavailable_decision() -> None:
+    history = load("governed_lowrisk_v3")
+    events = list(history.events)
+    scheduled, completed = _policy_events(events, 0)
+    # What history holds when the budget (schedule-to-close) runs out while OPA is down.
+    timed_out = HistoryEvent(event_id=completed.event_id, event_time=completed.event_time)
+    attrs = timed_out.activity_task_timed_out_event_attributes
+    attrs.scheduled_event_id = scheduled.event_id
+    attrs.failure.CopyFrom(
+        Failure(
+            message="activity ScheduleToClose timeout",
+            timeout_failure_info=TimeoutFailureInfo(),
+            cause=Failure(
+                message="OPA unreachable",
+                application_failure_info=ApplicationFailureInfo(type="OpaUnreachable"),
+            ),
+        )
+    )
+    events[events.index(completed)] = timed_out
+    record = await build_audit(WorkflowHistory(history.workflow_id, events), CONVERTER)
+    decision = record.decisions[0]
+    assert (decision.action, decision.outcome, decision.allow) == (
+        "workflow.start",
+        "unavailable",
+        False,
+    )
+    assert "OpaUnreachable: OPA unreachable" in decision.reasons[0]
+    assert not [step for step in record.steps if step.activity == POLICY_ACTIVITY]
