@@ -22,7 +22,7 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
+from orchestrator.approvals_client import send_decision
 from orchestrator.cli.commands import wait_for_outcome
 from orchestrator.config import Settings
 from orchestrator.connection import connect
@@ -33,6 +33,7 @@ from orchestrator.devstack.__main__ import default_stack
 from orchestrator.devstack.services import REPO_ROOT
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.identity import Keyring
 from telemetry.tracing import setup_tracing
 
 tracer = trace.get_tracer("orchestrator.demo")
@@ -57,11 +58,17 @@ Scenario = Callable[[Client, Settings], Awaitable[Outcome]]
 
 
 async def start(
-    client: Client, settings: Settings, prefix: str, task: str, requester: str, **params: Any
+    client: Client,
+    settings: Settings,
+    prefix: str,
+    task: str,
+    requester: str,
+    kind: str | None = None,
+    **params: Any,
 ) -> WorkflowHandle[Any, GovernedResult]:
     return await client.start_workflow(
         WORKFLOW_NAME,
-        GovernedRequest(task=task, requester=requester, parameters=params),
+        GovernedRequest(task=task, requester=requester, parameters=params, kind=kind),
         id=f"demo-{prefix}-{uuid.uuid4().hex[:6]}",
         task_queue=settings.temporal.task_queue,
         result_type=GovernedResult,
@@ -77,17 +84,18 @@ async def wait_for_approval_stage(handle: WorkflowHandle[Any, Any]) -> GovernedS
     raise RuntimeError(f"{handle.id} never left the policy gate; is OPA up?")
 
 
-async def decide(handle: WorkflowHandle[Any, Any], kind: str, who: str, comment: str) -> str:
-    """Try a decision; return what happened in one line."""
+async def decide(
+    handle: WorkflowHandle[Any, Any], kind: str, who: str, comment: str, keys: Keyring
+) -> str:
+    """Try a decision, signed with `who`'s development key; return what happened in one line."""
     try:
-        receipt = await handle.execute_update(
-            kind, ApprovalRequest(who, comment), result_type=ApprovalReceipt
-        )
+        receipt = await send_decision(handle, kind, keys.key(who), who, comment)
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         why = cause.message if isinstance(cause, ApplicationError) else str(cause)
         return f"{who} {kind}: REFUSED - {why}"
-    return f"{who} {kind}: accepted (decision {receipt.decision_id})"
+    progress = f", {receipt.approvals} of {receipt.quorum}" if kind == "approve" else ""
+    return f"{who} {kind}: accepted (decision {receipt.decision_id}{progress})"
 
 
 async def finish(outcome: Outcome, handle: WorkflowHandle[Any, GovernedResult]) -> Outcome:
@@ -115,8 +123,30 @@ async def risky_approved(client: Client, settings: Settings) -> Outcome:
     outcome = Outcome("(a) risky task, approved", "completed", handle.id)
     status = await wait_for_approval_stage(handle)
     outcome.notes.append(f"stage: {status.stage}")
-    outcome.notes.append(await decide(handle, "approve", "alice", "my own change"))
-    outcome.notes.append(await decide(handle, "approve", "bob", "change reviewed"))
+    keys = Keyring.load(settings.identity_keys_file)
+    outcome.notes.append(await decide(handle, "approve", "alice", "my own change", keys))
+    outcome.notes.append(await decide(handle, "approve", "bob", "change reviewed", keys))
+    outcome.notes.append(await decide(handle, "approve", "carol", "second reviewer", keys))
+    return await finish(outcome, handle)
+
+
+async def quorum(client: Client, settings: Settings) -> Outcome:
+    """Dual control: a payment needs two distinct approvers; one person twice is not two."""
+    handle = await start(
+        client, settings, "quorum", "Pay the supplier invoice", "alice", kind="payment"
+    )
+    outcome = Outcome("(f) payment, quorum of 2", "completed", handle.id)
+    status = await wait_for_approval_stage(handle)
+    if status.pending_approval:
+        view = status.pending_approval
+        outcome.notes.append(
+            f"policy requires {view.quorum} of roles {', '.join(view.approver_roles)} "
+            f"by {view.deadline}; digest {view.digest[:23]}…"
+        )
+    keys = Keyring.load(settings.identity_keys_file)
+    outcome.notes.append(await decide(handle, "approve", "bob", "invoice checked", keys))
+    outcome.notes.append(await decide(handle, "approve", "bob", "approving again", keys))
+    outcome.notes.append(await decide(handle, "approve", "carol", "second pair of eyes", keys))
     return await finish(outcome, handle)
 
 
@@ -143,7 +173,10 @@ async def rejected(client: Client, settings: Settings) -> Outcome:
     )
     outcome = Outcome("(d) risky task, rejected", "rejected", handle.id)
     await wait_for_approval_stage(handle)
-    outcome.notes.append(await decide(handle, "reject", "carol", "not during the change freeze"))
+    keys = Keyring.load(settings.identity_keys_file)
+    outcome.notes.append(
+        await decide(handle, "reject", "carol", "not during the change freeze", keys)
+    )
     return await finish(outcome, handle)
 
 
@@ -178,7 +211,14 @@ async def declarative(client: Client, settings: Settings) -> Outcome:
     return outcome
 
 
-SCENARIOS: list[Scenario] = [risky_approved, forbidden, low_risk, rejected, declarative]
+SCENARIOS: list[Scenario] = [
+    risky_approved,
+    forbidden,
+    low_risk,
+    rejected,
+    declarative,
+    quorum,
+]
 
 
 def render(outcomes: list[Outcome], settings: Settings) -> str:

@@ -6,6 +6,7 @@ test that needs it, with the command that installs it.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -42,6 +43,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         local.up()
     except StackError as error:
         pytest.fail(f"could not start the test stack: {error}", pytrace=False)
+    # The stack's development approval keys sign every test's approvals, in this process
+    # (tests.support.decide) and in the CLI processes tests run.
+    os.environ["ORCH_IDENTITY_KEYS_FILE"] = str(local.layout.identities)
     yield local
     local.down()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 import uuid
@@ -15,13 +16,28 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
+from orchestrator.approval import ApprovalReceipt
+from orchestrator.approvals_client import send_decision
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout, process
 from orchestrator.devstack.services import REPO_ROOT, ServiceSpec
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.identity import Keyring
 from orchestrator.policy.client import OpaClient
 from orchestrator.worker import build_worker
+
+
+async def decide(
+    handle: WorkflowHandle[Any, Any],
+    kind: str,
+    approver: str,
+    comment: str = "",
+    step: str | None = None,
+) -> ApprovalReceipt:
+    """Approve or reject as `approver`, signed the way the CLI signs, with the stack's keys."""
+    keyring = Keyring.load(Path(os.environ["ORCH_IDENTITY_KEYS_FILE"]))
+    return await send_decision(handle, kind, keyring.key(approver), approver, comment, step)
 
 
 @dataclass

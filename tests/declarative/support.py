@@ -10,7 +10,6 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import Settings
 from orchestrator.declarative.model import DeclarativeRequest, DeclarativeResult, DeclarativeStatus
 from orchestrator.declarative.workflow import WORKFLOW_NAME
@@ -77,16 +76,3 @@ async def wait_for_pending(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{handle.id}: {count} approval(s) never pending: {status}")
         await asyncio.sleep(0.05)
-
-
-async def decide(
-    handle: WorkflowHandle[Any, Any],
-    kind: str,
-    approver: str,
-    comment: str = "",
-    step: str | None = None,
-) -> ApprovalReceipt:
-    receipt: ApprovalReceipt = await handle.execute_update(
-        kind, ApprovalRequest(approver, comment, step), result_type=ApprovalReceipt
-    )
-    return receipt

@@ -19,7 +19,6 @@ from orchestrator.declarative.model import DeclarativeResult
 from tests.declarative.support import (
     act,
     approval,
-    decide,
     definition,
     failure_of,
     par,
@@ -28,7 +27,7 @@ from tests.declarative.support import (
     status_of,
     wait_for_pending,
 )
-from tests.support import RunningWorker
+from tests.support import RunningWorker, decide
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,6 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Worker
 
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.devstack import LocalStack
@@ -24,7 +23,7 @@ from orchestrator.governed.model import AgentTaskInput, AgentTaskResult, Governe
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
 from orchestrator.worker import WORKFLOWS
-from tests.support import RunningWorker, private_temporal, start_governed, wait_for_stage
+from tests.support import RunningWorker, decide, private_temporal, start_governed, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -65,9 +64,7 @@ async def restart_mid_run(own: LocalStack, settings: Settings, figures: list[str
             asyncio.gather(*(handle.result() for handle in running)), timeout=120
         )
         assert await stage(waiting) == "awaiting_approval"
-        await waiting.execute_update(
-            "approve", ApprovalRequest("bob", "after the restart"), result_type=ApprovalReceipt
-        )
+        await decide(waiting, "approve", "bob", "after the restart")
         approved = await asyncio.wait_for(waiting.result(), timeout=60)
     assert all(result.outcome == "completed" for result in results)
     assert approved.approval is not None and approved.approval.approver == "bob"

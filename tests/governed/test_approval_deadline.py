@@ -7,6 +7,7 @@ covered on the dev server (test_governed_workflow.py); here nobody decides in ti
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from temporalio.client import WorkflowFailureError
@@ -62,5 +63,51 @@ async def test_unanswered_approval_expires_with_its_reason(
     cause = caught.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.type == "ApprovalExpired"
-    assert "1 day" in cause.message
+    # The policy's dual-control deadline (8 h) is sooner than the request's day.
+    assert "8:00:00" in cause.message and "a deadline never approves" in cause.message
     assert (status.stage, status.approval_status) == ("expired", "expired")
+    assert [step.action for step in status.escalations] == ["notify", "widen", "reject"]
+
+
+async def test_escalation_runs_on_the_policy_timeline_then_rejects(
+    registered_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Standard requirement (policies/orchestrator/settings): notify approvers at 1 h,
+    widen to operators at 4 h, notify everyone at 12 h, reject at the 24 h deadline."""
+    client = registered_env.client
+    async with RunningWorker.start(client, settings):
+        handle = await client.start_workflow(
+            WORKFLOW_NAME,
+            GovernedRequest(task="Deploy the billing service", requester="alice"),
+            id=f"escalation-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.temporal.task_queue,
+            result_type=GovernedResult,
+        )
+        with pytest.raises(WorkflowFailureError) as caught:
+            await handle.result()
+        status = await handle.query("status", result_type=GovernedStatus)
+        history = await handle.fetch_history()
+    assert getattr(caught.value.cause, "type", None) == "ApprovalExpired"
+    assert status.approval_attempts == []  # nobody tried
+    started = history.events[0].event_time.ToDatetime(tzinfo=UTC)
+    timeline = [
+        (
+            step.action,
+            step.roles,
+            round((datetime.fromisoformat(step.at) - started).total_seconds() / 3600, 1),
+        )
+        for step in status.escalations
+    ]
+    assert timeline == [
+        ("notify", ["approver"], 1.0),
+        ("widen", ["operator"], 4.0),
+        ("notify", ["approver", "operator", "security"], 12.0),
+        ("reject", [], 24.0),
+    ]
+    # Each step is an event in history (the approval.escalate activity), not just state.
+    scheduled = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled.count("approval.escalate") == 4

@@ -19,11 +19,11 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
+from orchestrator.approval import ApprovalReceipt
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.governed.model import GovernedResult, GovernedStatus
 from orchestrator.policy.client import OpaClient
-from tests.support import RunningWorker, wait_for_stage
+from tests.support import RunningWorker, decide, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -40,14 +40,6 @@ async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
     cause = caught.value.cause
     assert isinstance(cause, ApplicationError), cause
     return cause
-
-
-async def decide(
-    handle: WorkflowHandle[Any, Any], kind: str, approver: str, comment: str = ""
-) -> ApprovalReceipt:
-    return await handle.execute_update(
-        kind, ApprovalRequest(approver, comment), result_type=ApprovalReceipt
-    )
 
 
 async def test_low_risk_task_runs_without_approval(worker: RunningWorker) -> None:

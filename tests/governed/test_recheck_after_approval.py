@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
 from orchestrator.policy.client import OpaClient
@@ -20,7 +19,7 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
-from tests.support import RunningWorker, private_opa, wait_for_stage
+from tests.support import RunningWorker, decide, private_opa, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -55,9 +54,9 @@ async def test_policy_change_during_the_wait_stops_an_approved_workflow(
                     break
                 await asyncio.sleep(0.1)
 
-            await handle.execute_update(
-                "approve", ApprovalRequest("bob", "ok"), result_type=ApprovalReceipt
-            )
+            # Production changes need two approvers (dual control).
+            await decide(handle, "approve", "bob", "ok")
+            await decide(handle, "approve", "carol", "ok")
             with pytest.raises(WorkflowFailureError) as caught:
                 await handle.result()
         await opa.aclose()
