@@ -44,6 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="how long an approval may wait, e.g. 90s, 30m, 24h, 7d (default 24h)",
     )
+    start.add_argument(
+        "--on-policy-unavailable",
+        default="wait",
+        metavar="wait|fail",
+        help="when OPA gives no answer within the budget: keep waiting (default) or fail; "
+        "never run",
+    )
+    start.add_argument(
+        "--policy-budget",
+        default="2m",
+        metavar="DURATION",
+        help="how long a policy check may go unanswered before it counts as unavailable",
+    )
     start.add_argument("--id", help="workflow id (default: governed-<random>)")
     start.add_argument("--wait", action="store_true", help="wait for the outcome")
     start.add_argument("--json", action="store_true", help="print JSON")

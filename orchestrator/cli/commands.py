@@ -112,6 +112,8 @@ async def start(args: argparse.Namespace, settings: Settings, client: Client) ->
         parameters=parameters(args.param),
         kind=args.kind,
         approval_timeout_seconds=duration_seconds(args.approval_timeout, "--approval-timeout"),
+        on_policy_unavailable=args.on_policy_unavailable,
+        policy_budget_seconds=duration_seconds(args.policy_budget, "--policy-budget"),
     )
     problems = request.problems()
     if problems:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
 
@@ -65,7 +65,12 @@ async def decide(
             )
             return decision
         except ActivityError as error:
-            if unavailability is None or not isinstance(error.cause, TimeoutError):
+            # Out of budget: either a timeout, or the server gave up retrying because the
+            # next attempt would end after it (retry state TIMEOUT, last failure attached).
+            out_of_budget = (
+                isinstance(error.cause, TimeoutError) or error.retry_state == RetryState.TIMEOUT
+            )
+            if unavailability is None or not out_of_budget:
                 raise
             unavailable = unavailable_decision(policy_input.action, unavailability, error)
             if on_unavailable:
@@ -87,9 +92,10 @@ def unavailable_decision(
     action: str, unavailability: Unavailability, error: ActivityError
 ) -> PolicyDecision:
     """The record of a budget spent without an answer: never an allow."""
-    # The timeout's own cause is the last failed attempt's error, when there was one.
-    timeout = error.cause
-    last = timeout.cause if isinstance(timeout, FailureError) and timeout.cause else timeout
+    # The last failed attempt's error: the cause itself, or the timeout's own cause.
+    last = error.cause
+    if isinstance(last, TimeoutError) and last.cause:
+        last = last.cause
     then = "the workflow fails" if unavailability.mode == FAIL else "the work keeps waiting"
     return PolicyDecision(
         action=action,

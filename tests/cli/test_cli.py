@@ -127,19 +127,24 @@ async def test_pending_list_refused_self_approval_and_approval(
     assert own.returncode == 1
     assert own.stderr.startswith("orchestrator: approve refused: alice may not approve")
 
+    # Production changes need two approvers (dual control in policies/).
     approved = await orchestrator(stack, settings, "approve", workflow_id, "--as", "bob")
     assert approved.returncode == 0, approved.stderr
     assert f"{workflow_id}: approved by bob" in approved.stdout
+    assert "1 of 2 approvals" in approved.stdout
+    second = await orchestrator(stack, settings, "approve", workflow_id, "--as", "carol")
+    assert second.returncode == 0, second.stderr
+    assert "2 of 2 approvals" in second.stdout
 
     handle = worker.client.get_workflow_handle(workflow_id)
     await handle.result()
     status = await orchestrator(stack, settings, "status", workflow_id, "--json")
     info = json.loads(status.stdout)
-    assert (info["stage"], info["approver"]) == ("completed", "bob")
-    assert [a["accepted"] for a in info["approval_attempts"]] == [False, True]
+    assert (info["stage"], info["approver"]) == ("completed", "carol")
+    assert [a["accepted"] for a in info["approval_attempts"]] == [False, True, True]
 
 
-async def test_official_temporal_cli_can_approve(
+async def test_official_temporal_cli_cannot_approve_without_a_credential(
     stack: LocalStack, settings: Settings, worker: RunningWorker
 ) -> None:
     handle = await worker.start_governed(
@@ -169,10 +174,11 @@ async def test_official_temporal_cli_can_approve(
         timeout=60,
         check=False,
     )
-    assert update.returncode == 0, update.stderr
-    result = await handle.result()
-    assert result.approval.approver == "bob"
-    assert result.approval.comment == "via temporal CLI"
+    # A name typed into a payload is not an identity: the update is refused before it
+    # enters history, and the workflow keeps waiting for a signed approval.
+    assert update.returncode != 0
+    assert "needs a signed credential" in update.stderr
+    await wait_for_stage(handle, "awaiting_approval")
 
 
 async def test_unknown_workflow_and_unreachable_temporal_are_one_line_errors(
