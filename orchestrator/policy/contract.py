@@ -2,9 +2,11 @@
 
 Pure data with no I/O, so workflow code imports it freely inside the sandbox. Adding
 an optional field keeps old workflow histories decodable.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: the payload converter resolves field
+types with typing.get_type_hints, and inside a workflow sandbox that only finds this
+module's globals if the workflow imported it by name. Real annotations need no lookup.
+"""
 
 from dataclasses import asdict, dataclass, field
 from typing import Any

@@ -97,21 +97,29 @@ async def test_event_needs_approval_requester_refused_then_another_approves(
 
     viewer = await api.post(f"/v1/workflows/{workflow_id}/approve", headers=auth("dave"))
     assert viewer.status_code == 403
-    assert any("deciding approvals needs" in r for r in viewer.json()["error"]["reasons"])
+    assert any("deciding this approval needs" in r for r in viewer.json()["error"]["reasons"])
 
-    approved = await api.post(
+    # Production is dual control: policy asks for two distinct approvers.
+    first = await api.post(
         f"/v1/workflows/{workflow_id}/approve", headers=auth("bob"), json={"comment": "reviewed"}
     )
-    assert approved.status_code == 200, approved.text
-    receipt = approved.json()
+    assert first.status_code == 200, first.text
+    receipt = first.json()
     assert (receipt["workflow_id"], receipt["decision"], receipt["approver"]) == (
         workflow_id,
         "approve",
         "bob",
     )
-    result = await client.get_workflow_handle(workflow_id, result_type=GovernedResult).result()
+    assert (receipt["approvals"], receipt["quorum"]) == (1, 2)
+    second = await api.post(
+        f"/v1/workflows/{workflow_id}/approve", headers=auth("carol"), json={"comment": "ok"}
+    )
+    assert second.status_code == 200, second.text
+    assert (second.json()["approvals"], second.json()["quorum"]) == (2, 2)
+    handle = client.get_workflow_handle(workflow_id, result_type=GovernedResult)
+    result = await asyncio.wait_for(handle.result(), timeout=60)
     assert result.approval is not None
-    assert (result.approval.approver, result.approval.comment) == ("bob", "reviewed")
+    assert (result.approval.approver, result.approval.comment) == ("carol", "ok")
 
     again = await api.post(f"/v1/workflows/{workflow_id}/reject", headers=auth("carol"))
     assert again.status_code == 409
