@@ -10,16 +10,16 @@ files: both must replay.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
 
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.declarative.loader import load_file
 from orchestrator.declarative.model import DeclarativeResult
 from tests.declarative.support import start, wait_for_pending
-from tests.support import RunningWorker, recording_worker
+from tests.support import RunningWorker, decide, recording_worker
 
 HERE = Path(__file__).parent
 HISTORIES = HERE.parent / "histories"
@@ -33,6 +33,8 @@ async def record(tag: str) -> list[Path]:
 
 async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
     client, settings = worker.client, worker.settings
+    # Approvals are signed with the recording stack's development keys.
+    os.environ["ORCH_IDENTITY_KEYS_FILE"] = str(settings.identity_keys_file)
     written: list[Path] = []
 
     pipeline = await start(client, settings, load_file(EXAMPLES / "data-pipeline.yaml"))
@@ -43,9 +45,7 @@ async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
     await wait_for_pending(release)
     for approver in ("alice", "bob"):
         try:
-            await release.execute_update(
-                "approve", ApprovalRequest(approver, "recorded"), result_type=ApprovalReceipt
-            )
+            await decide(release, "approve", approver, "recorded")
         except Exception as refused:
             print(f"release: {approver} refused: {refused}")
     await release.result()

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import uuid
 from pathlib import Path
 
 from temporalio.client import WorkflowFailureError
 
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
-from tests.support import RunningWorker, recording_worker, wait_for_stage
+from tests.support import RunningWorker, decide, recording_worker, wait_for_stage
 
 HERE = Path(__file__).parent
 
@@ -27,6 +27,8 @@ async def record(tag: str) -> list[Path]:
 
 
 async def run_scenarios(worker: RunningWorker, tag: str) -> list[Path]:
+    # Approvals are signed with the recording stack's development keys.
+    os.environ["ORCH_IDENTITY_KEYS_FILE"] = str(worker.settings.identity_keys_file)
     written = []
     risky = "Deploy the billing service to production"
     scenarios = {
@@ -36,7 +38,8 @@ async def run_scenarios(worker: RunningWorker, tag: str) -> list[Path]:
             risky,
             "alice",
             {"environment": "production"},
-            [("approve", "alice"), ("approve", "bob")],
+            # Production: two distinct approvers since bound approvals (v4).
+            [("approve", "alice"), ("approve", "bob"), ("approve", "carol")],
         ),
         "rejected": (risky, "alice", {"environment": "production"}, [("reject", "carol")]),
     }
@@ -46,11 +49,7 @@ async def run_scenarios(worker: RunningWorker, tag: str) -> list[Path]:
             await wait_for_stage(handle, "awaiting_approval")
         for kind, who in decisions:
             try:
-                await handle.execute_update(
-                    kind,
-                    ApprovalRequest(who, f"recorded {uuid.uuid4().hex[:4]}"),
-                    result_type=ApprovalReceipt,
-                )
+                await decide(handle, kind, who, f"recorded {uuid.uuid4().hex[:4]}")
             except Exception as refused:
                 print(f"{name}: {who} {kind} refused: {refused}")
         with contextlib.suppress(WorkflowFailureError):
