@@ -20,6 +20,7 @@ from orchestrator.governed.workflow import GovernedWorkflow
 from orchestrator.identity import IdentityError, Keyring
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
+from orchestrator.policy.shadow import ShadowEvaluator
 from telemetry.httpx_tracing import instrument_client
 from telemetry.metrics import PolicyMetrics, create_runtime
 
@@ -34,7 +35,13 @@ def build_worker(
     """The worker with every workflow and activity registered; tests build theirs the same way."""
     # traceparent reaches OPA, so OPA's own span joins the workflow's trace.
     instrument_client(opa.http)
-    policy = PolicyActivities(opa, metrics, keyring=load_keyring(settings))
+    shadow_path = settings.opa.shadow_decision_path
+    policy = PolicyActivities(
+        opa,
+        metrics,
+        keyring=load_keyring(settings),
+        shadow=ShadowEvaluator(opa, shadow_path) if shadow_path else None,
+    )
     agent = AgentActivities(Outbox(settings.agent_outbox))
     escalation = EscalationActivities(settings.notify_webhook)
     return Worker(

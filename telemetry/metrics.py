@@ -10,6 +10,8 @@ the policy gate's:
   histograms use on the same endpoint.
 - `orchestrator_policy_errors{error_class}` counter; classes are the policy client's:
   unreachable, timeout, server_error, rejected, undefined, malformed.
+- `orchestrator_policy_shadow_decisions{action, verdict}` counter; verdict is agree,
+  disagree or error: how often the candidate (shadow) policy would have decided otherwise.
 
 Labels are only these code-defined names, never request data, so cardinality stays small.
 """
@@ -19,9 +21,12 @@ from __future__ import annotations
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from orchestrator.policy.contract import ShadowResult
+
 DECISIONS = "orchestrator_policy_decisions"
 DECISION_LATENCY = "orchestrator_policy_decision_latency"
 ERRORS = "orchestrator_policy_errors"
+SHADOW_DECISIONS = "orchestrator_policy_shadow_decisions"
 
 OUTCOMES = ("allow", "deny", "approval_required")
 ERROR_CLASSES = ("unreachable", "timeout", "server_error", "rejected", "undefined", "malformed")
@@ -65,6 +70,9 @@ class PolicyMetrics:
         self._errors = meter.create_counter(
             ERRORS, "Policy requests that got no usable decision, by error class."
         )
+        self._shadow = meter.create_counter(
+            SHADOW_DECISIONS, "Decisions the candidate policy also answered, by its verdict."
+        )
 
     def record_decision(self, action: str, outcome: str, latency_seconds: float) -> None:
         self._decisions.add(1, {"action": action, "outcome": outcome})
@@ -72,3 +80,7 @@ class PolicyMetrics:
 
     def record_error(self, error_class: str) -> None:
         self._errors.add(1, {"error_class": error_class})
+
+    def record_shadow(self, action: str, shadow: ShadowResult) -> None:
+        verdict = "error" if shadow.error else "agree" if shadow.agrees else "disagree"
+        self._shadow.add(1, {"action": action, "verdict": verdict})

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 
+from orchestrator.policy.contract import ShadowResult
+
 PREFIX = "orchestrator.policy."
 
 ACTION = PREFIX + "action"
@@ -93,3 +95,30 @@ def policy_attributes(attributes: Mapping[str, object]) -> dict[str, object]:
     known = [key for key in ALL if key in attributes]
     others = sorted(key for key in attributes if key.startswith(PREFIX) and key not in ALL)
     return {key.removeprefix(PREFIX): attributes[key] for key in [*known, *others]}
+
+
+SHADOW_EVENT = PREFIX + "shadow_disagreement"
+SHADOW_AGREES = PREFIX + "shadow.agrees"
+
+
+def record_shadow_event(action: str, enforcing_outcome: str, shadow: ShadowResult) -> None:
+    """Mark the current span with the candidate's verdict; a disagreement adds an event.
+
+    The event carries outcomes, the candidate's revision and the names of what differs
+    ("outcome: allow -> approval_required"), never the reasons, which may quote input.
+    """
+    span = trace.get_current_span()
+    span.set_attribute(SHADOW_AGREES, shadow.agrees)
+    if shadow.agrees:
+        return
+    span.add_event(
+        SHADOW_EVENT,
+        {
+            ACTION: action,
+            PREFIX + "outcome": enforcing_outcome,
+            PREFIX + "shadow.outcome": shadow.outcome,
+            PREFIX + "shadow.revision": shadow.policy_revision,
+            PREFIX + "shadow.differences": list(shadow.differences),
+            PREFIX + "shadow.error": shadow.error,
+        },
+    )

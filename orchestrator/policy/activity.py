@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from temporalio import activity
@@ -11,8 +12,9 @@ from orchestrator.identity import Keyring
 from orchestrator.policy.authentication import authenticate
 from orchestrator.policy.client import OpaClient, PolicyError
 from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
+from orchestrator.policy.shadow import ShadowEvaluator, compare
 from telemetry.metrics import PolicyMetrics
-from telemetry.policy_attributes import annotate_current_span
+from telemetry.policy_attributes import annotate_current_span, record_shadow_event
 
 
 class PolicyActivities:
@@ -23,18 +25,25 @@ class PolicyActivities:
         client: OpaClient,
         metrics: PolicyMetrics | None = None,
         keyring: Keyring | None = None,
+        shadow: ShadowEvaluator | None = None,
     ) -> None:
         self.client = client
         self.metrics = metrics
         # Verifies approval credentials; None refuses every approval as unauthenticated.
         self.keyring = keyring
+        # The candidate policy asked beside the enforcing one; None asks none.
+        self.shadow = shadow
 
     @activity.defn(name=POLICY_ACTIVITY)
     async def decide(self, policy_input: PolicyInput) -> PolicyDecision:
         policy_input, approver = authenticate(policy_input, self.keyring)
+        # Asked at the same time, so the candidate adds no latency unless it is the slower.
+        candidate = asyncio.create_task(self.shadow.ask(policy_input)) if self.shadow else None
         try:
             decision = await self.client.decide(policy_input)
         except PolicyError as error:
+            if candidate:
+                candidate.cancel()
             if self.metrics:
                 self.metrics.record_error(error.error_class)
             # Retryable errors keep the workflow waiting at the gate (fail closed); the
@@ -42,10 +51,17 @@ class PolicyActivities:
             raise ApplicationError(
                 str(error), type=type(error).__name__, non_retryable=not error.retryable
             ) from None
+        answer = await candidate if candidate else None
+        if answer is not None:
+            decision = replace(decision, shadow=compare(decision, answer))
         if self.metrics:
             self.metrics.record_decision(
                 decision.action, decision.outcome, decision.evaluated_ms / 1000
             )
+        if decision.shadow:
+            record_shadow_event(decision.action, decision.outcome, decision.shadow)
+            if self.metrics:
+                self.metrics.record_shadow(decision.action, decision.shadow)
         annotate_current_span(
             action=decision.action,
             allow=decision.allow,

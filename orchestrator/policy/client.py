@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -72,23 +73,24 @@ class OpaClient:
     def __init__(self, settings: OpaSettings, http: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self.http = http or new_http_client(settings)
-        self.url_path = f"/v1/data/{settings.decision_path}"
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
     async def decide(self, policy_input: PolicyInput) -> PolicyDecision:
         started = time.perf_counter()
-        body = await self._post({"input": policy_input.to_opa()})
+        body = await self.query(self.settings.decision_path, policy_input)
         decision = parse_decision(body, self.settings.decision_path, policy_input.action)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return PolicyDecision(**{**decision.__dict__, "evaluated_ms": round(elapsed_ms, 3)})
+        return replace(decision, evaluated_ms=round(elapsed_ms, 3))
 
-    async def _post(self, payload: dict[str, Any]) -> Any:
-        where = f"{self.settings.url}{self.url_path}"
+    async def query(self, decision_path: str, policy_input: PolicyInput) -> Any:
+        """OPA's raw answer for `decision_path` (also the shadow policy's, shadow.py)."""
+        url_path = f"/v1/data/{decision_path}"
+        where = f"{self.settings.url}{url_path}"
         try:
             response = await self.http.post(
-                self.url_path, params={"provenance": "true"}, json=payload
+                url_path, params={"provenance": "true"}, json={"input": policy_input.to_opa()}
             )
         except httpx.TimeoutException:
             raise OpaTimeout(
