@@ -51,6 +51,9 @@ class AuditShadow:
     policy_revision: str
     differences: list[str] = field(default_factory=list)
     error: str = ""
+    # The reasons only one side gave: which rules would change the answer.
+    reasons_added: list[str] = field(default_factory=list)
+    reasons_removed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -310,6 +313,8 @@ def _decision(at: str, result: dict[str, Any], given: Any) -> AuditDecision:
             policy_revision=str(shadow.get("policy_revision", "")),
             differences=[str(d) for d in shadow.get("differences") or []],
             error=str(shadow.get("error") or ""),
+            reasons_added=[str(r) for r in shadow.get("reasons_added") or []],
+            reasons_removed=[str(r) for r in shadow.get("reasons_removed") or []],
         )
         if shadow
         else None,

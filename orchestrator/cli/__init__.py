@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from orchestrator.cli import api, audit, commands, definitions, schedule
+from orchestrator.cli import api, audit, commands, definitions, policy, schedule
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.codec import CodecError
 from orchestrator.config import ConfigError, Settings
@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     definitions.add_commands(sub)
     schedule.add_commands(sub)
+    policy.add_command(sub)
     api.add_command(sub)
     return parser
 

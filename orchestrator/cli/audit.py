@@ -77,19 +77,8 @@ def _only(args: argparse.Namespace, form: str, allowed: set[str]) -> None:
 
 async def export(args: argparse.Namespace, settings: Settings, client: Client) -> int:
     _only(args, "audit export", allowed={"since", "format", "output"})
-    query = f"WorkflowType IN ('{WORKFLOW_NAME}', '{DECLARATIVE_WORKFLOW}')"
-    since = None
-    if args.since:
-        cutoff = datetime.now(UTC) - timedelta(seconds=duration_seconds(args.since, "--since"))
-        since = cutoff.isoformat(timespec="seconds").replace("+00:00", "Z")
-        query += f' AND StartTime >= "{since}"'
-    try:
-        executions = [execution async for execution in client.list_workflows(query)]
-    except RPCError as error:
-        raise CliError(f"Temporal refused the workflow listing: {error.message}") from None
-    # Visibility has no portable ORDER BY: sort here, oldest first, so the chain is stable.
-    executions.sort(key=lambda execution: (execution.start_time, execution.id, execution.run_id))
-    records = await _records(client, executions)
+    since = since_timestamp(args.since)
+    records = await governed_records(client, since)
     entries = audit_chain.chain(
         (entry for record in records for entry in audit_chain.record_entries(record)),
         exported_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -110,6 +99,28 @@ async def export(args: argparse.Namespace, settings: Settings, client: Client) -
         file=sys.stderr,
     )
     return 0
+
+
+def since_timestamp(since: str | None) -> str | None:
+    """`--since 24h` as the UTC timestamp it means now (None: all time)."""
+    if not since:
+        return None
+    cutoff = datetime.now(UTC) - timedelta(seconds=duration_seconds(since, "--since"))
+    return cutoff.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+async def governed_records(client: Client, since: str | None) -> list[AuditRecord]:
+    """The audit record of every governed and declarative run started since, oldest first."""
+    query = f"WorkflowType IN ('{WORKFLOW_NAME}', '{DECLARATIVE_WORKFLOW}')"
+    if since:
+        query += f' AND StartTime >= "{since}"'
+    try:
+        executions = [execution async for execution in client.list_workflows(query)]
+    except RPCError as error:
+        raise CliError(f"Temporal refused the workflow listing: {error.message}") from None
+    # Visibility has no portable ORDER BY: sort here, oldest first, so the order is stable.
+    executions.sort(key=lambda execution: (execution.start_time, execution.id, execution.run_id))
+    return await _records(client, executions)
 
 
 async def _records(client: Client, executions: list[WorkflowExecution]) -> list[AuditRecord]:

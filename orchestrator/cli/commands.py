@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestrator import worker as worker_process
 from orchestrator.approval import APPROVE
 from orchestrator.approvals_client import ApprovalAmbiguous, send_decision
-from orchestrator.cli import audit, definitions, render, schedule
+from orchestrator.cli import audit, definitions, policy, render, schedule
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds, parameters
 from orchestrator.codec import CodecError, EncryptionCodec, KeyRing
@@ -80,6 +80,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 "history": audit.history,
                 "run": definitions.handle,
                 "schedule": schedule.handle,
+                "policy": policy.handle,
                 "start": start,
                 "approve": decide,
                 "reject": decide,
