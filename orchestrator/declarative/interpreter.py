@@ -34,7 +34,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 from orchestrator import digest
-from orchestrator.approval import BOUND_APPROVALS, REJECT, ApprovalGate
+from orchestrator.approval import REJECT, ApprovalGate
 from orchestrator.declarative.catalog import POLICY, ActivityCatalog
 from orchestrator.declarative.expressions import MissingResult, resolve
 from orchestrator.declarative.model import (
@@ -101,8 +101,13 @@ class Interpreter:
         progress: Progress | None,
         continue_as_new: ContinueAsNew,
         steps_per_run: int | None = None,
+        *,
+        bound_approvals: bool = True,
     ) -> None:
         self.definition = definition
+        # Approvals bound to a digest and a signed credential (workflow.patched in the
+        # workflow's run; False only when replaying a history from before them).
+        self.bound_approvals = bound_approvals
         self.requester = requester
         self.catalog = catalog
         self.continue_as_new = continue_as_new
@@ -347,7 +352,7 @@ class Interpreter:
             TaskSpec(description, "approval", {"definition": name, "step": path}),
             definition=name,
         )
-        bound = workflow.patched(BOUND_APPROVALS)
+        bound = self.bound_approvals
         approval.open(
             timedelta(seconds=seconds),
             decision.approval if decision else None,

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
 
     from orchestrator.approval import (
         APPROVE,
+        BOUND_APPROVALS,
         REJECT,
         ApprovalGate,
         ApprovalReceipt,
@@ -80,6 +81,10 @@ class DeclarativeWorkflow:
     @workflow.run
     async def run(self, request: DeclarativeRequest) -> DeclarativeResult:
         catalog = CATALOG
+        # Asked once, before the first await: a patch first asked after the validation
+        # local activity, in the same workflow task, is not seen again on replay (Temporal
+        # reports "patch marker encountered ... no corresponding change command").
+        bound_approvals = workflow.patched(BOUND_APPROVALS)
         # Defense in depth: the CLI validated before starting, but anyone with a Temporal
         # client can start this workflow with any input. A local activity (see
         # activities.py): too much CPU for a workflow task, and its answer is recorded.
@@ -115,6 +120,7 @@ class DeclarativeWorkflow:
             progress,
             self._continue_as_new,
             request.steps_per_run,
+            bound_approvals=bound_approvals,
         )
         self.interpreter = interpreter
         self.stage = "running"

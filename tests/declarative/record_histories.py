@@ -10,15 +10,16 @@ files: both must replay.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from orchestrator.declarative.loader import load_file
 from orchestrator.declarative.model import DeclarativeResult
-from tests.declarative.support import start, wait_for_pending
+from tests.declarative.support import approval, definition, start, wait_for_pending
 from tests.support import RunningWorker, decide, recording_worker
 
 HERE = Path(__file__).parent
@@ -50,6 +51,19 @@ async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
             print(f"release: {approver} refused: {refused}")
     await release.result()
     written.append(await save(release, f"release_{tag}"))
+
+    # An approval as the very first step: its patch is asked in the first workflow task.
+    first = await start(
+        client,
+        settings,
+        definition(approval(description="approve before anything runs"), name="approval-first"),
+        "erin",
+    )
+    await wait_for_pending(first)
+    await decide(first, "reject", "carol", "recorded")
+    with contextlib.suppress(WorkflowFailureError):
+        await first.result()
+    written.append(await save(first, f"approval_first_{tag}"))
 
     continued = await start(
         client, settings, load_file(EXAMPLES / "legacy-flat.yaml"), "erin", steps_per_run=2

@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
+from orchestrator.approvals_client import ApprovalAmbiguous
 from orchestrator.declarative.loader import load_file
 from orchestrator.declarative.model import DeclarativeResult
 from tests.declarative.support import (
@@ -452,9 +453,9 @@ async def test_two_pending_approvals_are_told_apart_by_step(worker: RunningWorke
     status = await wait_for_pending(handle, 2)
     paths = [p.path for p in status.pending_approvals]
     assert paths == ["execution.blocks[0].blocks[0]", "execution.blocks[0].blocks[1]"]
-    with pytest.raises(WorkflowUpdateFailedError) as ambiguous:
+    # What is signed names one step's digest, so the client asks which before signing.
+    with pytest.raises(ApprovalAmbiguous, match="2 approvals are pending"):
         await decide(handle, "approve", "bob")
-    assert "2 approvals are pending" in str(ambiguous.value.cause)
     await decide(handle, "approve", "bob", step=paths[1])
     await decide(handle, "approve", "carol", step=paths[0])
     result = await handle.result()
