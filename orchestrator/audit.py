@@ -211,9 +211,10 @@ async def build_audit(history: WorkflowHistory, converter: DataConverter) -> Aud
             approval = AuditApproval(
                 at=at,
                 update=accepted.input.name,
-                approver=str(argument.get("approver", "")),
+                # Bound approvals name the approver and the digest in the signed credential.
+                approver=str(argument.get("approver") or credential.get("subject") or ""),
                 comment=str(argument.get("comment", "")),
-                digest=str(argument.get("digest") or ""),
+                digest=str(argument.get("digest") or credential.get("digest") or ""),
                 credential_subject=str(credential.get("subject") or ""),
                 credential_issuer=str(credential.get("issuer") or ""),
             )

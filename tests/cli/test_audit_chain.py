@@ -197,9 +197,13 @@ def test_an_empty_stream_is_truncated() -> None:
     assert found([]) == [(1, TRUNCATED)]
 
 
+# Recorded before bound approvals (governed v4, declarative v2 are after).
+OLD_HISTORIES = ("governed_*_v1", "governed_*_v2", "governed_*_v3", "declarative_*_v1")
+
+
 async def test_old_histories_build_records_with_the_new_fields_defaulted() -> None:
-    paths = sorted(HISTORIES.glob("*.json"))
-    assert paths
+    paths = sorted(path for pattern in OLD_HISTORIES for path in HISTORIES.glob(f"{pattern}.json"))
+    assert len(paths) >= 10
     for path in paths:
         (record,) = await records(path.stem)
         assert record.decisions, path.stem
@@ -212,6 +216,19 @@ async def test_old_histories_build_records_with_the_new_fields_defaulted() -> No
             assert (approval.digest, approval.credential_subject) == ("", "")
         entries = audit_chain.chain(audit_chain.record_entries(record))
         assert audit_chain.verify(audit_chain.lines(entries, "jsonl")).ok
+
+
+async def test_new_histories_carry_requirements_digests_and_authenticated_approvers() -> None:
+    (record,) = await records("governed_approved_v4")
+    start, *approvals = record.decisions
+    assert start.outcome == "approval_required"
+    assert start.requirement is not None and start.requirement.quorum == 2
+    accepted = [d for d in approvals if d.action == "approval.decide" and d.allow]
+    assert [d.authenticated_approver for d in accepted] == ["bob", "carol"]
+    assert all(d.approval_digest.startswith("sha256:") for d in accepted)
+    assert all(a.digest and a.credential_subject == a.approver for a in record.approvals)
+    entries = audit_chain.chain(audit_chain.record_entries(record))
+    assert audit_chain.verify(audit_chain.lines(entries, "jsonl")).ok
 
 
 def _policy_events(events: list[HistoryEvent], index: int) -> tuple[HistoryEvent, HistoryEvent]:
