@@ -113,13 +113,19 @@ async def test_one_trace_runs_from_the_cli_to_opas_span(
     assert policy_start.parent_span_id == start.span_id
     policy_run = only(spans, "RunActivity:policy.decide")
     assert policy_run.parent_span_id == policy_start.span_id
-    [http] = [
-        s
+    posts = {
+        str(s.attributes.get("url.full", s.attributes.get("http.url"))).split("?")[0]: s
         for s in children(spans, policy_run)
         if s.attributes.get("http.request.method", s.attributes.get("http.method")) == "POST"
+    }
+    # The enforcing decision and, beside it, the shadow candidate: each with OPA's span.
+    assert sorted(url.split("/v1/data/")[1] for url in posts) == [
+        "orchestrator/main/decision",
+        "shadow/main/decision",
     ]
-    [opa] = children(spans, http)
-    assert opa.service == "opa"
+    for http in posts.values():
+        [opa] = children(spans, http)
+        assert opa.service == "opa"
 
     attributes = policy_run.attributes
     assert attributes["orchestrator.policy.action"] == "workflow.start"
@@ -127,6 +133,7 @@ async def test_one_trace_runs_from_the_cli_to_opas_span(
     assert attributes["orchestrator.policy.require_approval"] is False
     assert attributes["orchestrator.policy.decision_id"]
     assert attributes["orchestrator.policy.revision"]
+    assert attributes["orchestrator.policy.shadow.agrees"] is True
     for name in (
         "StartActivity:agent.execute",
         "RunActivity:agent.execute",
