@@ -64,14 +64,16 @@ async def restart_mid_run(own: LocalStack, settings: Settings, figures: list[str
             asyncio.gather(*(handle.result() for handle in running)), timeout=120
         )
         assert await stage(waiting) == "awaiting_approval"
+        # Production is dual control: two distinct approvers, both after the restart.
         await decide(waiting, "approve", "bob", "after the restart")
+        await decide(waiting, "approve", "carol", "after the restart too")
         approved = await asyncio.wait_for(waiting.result(), timeout=60)
     assert all(result.outcome == "completed" for result in results)
-    assert approved.approval is not None and approved.approval.approver == "bob"
+    assert approved.approval is not None and approved.approval.approver == "carol"
     figures.append(
         f"dev server down and up again in {downtime:.1f}s with {RUNNING + 1} workflows open: "
         f"0 lost, {len(results)} completed, the one awaiting approval still waited and was "
-        "approved afterwards"
+        "approved by two people afterwards"
     )
 
 

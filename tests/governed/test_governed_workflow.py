@@ -80,7 +80,8 @@ async def test_invalid_request_fails_fast_naming_the_field(worker: RunningWorker
 async def test_risky_task_waits_requester_and_viewer_are_refused_then_approver_approves(
     worker: RunningWorker,
 ) -> None:
-    handle = await worker.start_governed(RISKY, "alice", parameters={"environment": "production"})
+    # No production environment: one approver (standard), not dual control.
+    handle = await worker.start_governed(RISKY, "alice")
     waiting = await wait_for_stage(handle, "awaiting_approval")
     assert waiting.approval_status == "pending" and waiting.approval_deadline
 
@@ -113,7 +114,8 @@ async def test_risky_task_waits_requester_and_viewer_are_refused_then_approver_a
 
 
 async def test_two_concurrent_decisions_only_one_counts(worker: RunningWorker) -> None:
-    handle = await worker.start_governed(RISKY, "alice", parameters={"environment": "production"})
+    # No production environment: one approver (standard), not dual control.
+    handle = await worker.start_governed(RISKY, "alice")
     await wait_for_stage(handle, "awaiting_approval")
     outcomes = await asyncio.gather(
         decide(handle, "approve", "bob"), decide(handle, "reject", "carol"), return_exceptions=True
