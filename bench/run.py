@@ -4,7 +4,8 @@ Starts its own stack on free ports, then measures, interleaving the variants so 
 share the machine's state, and reports a Markdown table and JSON (bench/results/):
 
 1. policy decision latency from this process over N decisions: one pooled keep-alive
-   client vs a new client per call, vs OPA's own evaluation time (`?metrics=true`);
+   client, the same with the shadow candidate asked concurrently, a new client per
+   call, and OPA's own evaluation time (`?metrics=true`);
 2. end-to-end latency (start -> result) and throughput of the governed workflow vs the
    same workflow with a no-op policy activity vs a bare workflow with as many activities;
 3. the governed workflow with tracing on vs off;
@@ -49,6 +50,8 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
+from orchestrator.policy.shadow import ShadowEvaluator
+from orchestrator.policy.shadow import compare as compare_shadow
 
 RESULTS = Path(__file__).parent / "results"
 TASK = "Generate the weekly usage report"
@@ -88,13 +91,22 @@ def decision_input(number: int) -> PolicyInput:
 async def policy_latency(opa_url: str, count: int) -> dict[str, Any]:
     """Milliseconds per decision from this process, and OPA's own evaluation time."""
     settings = OpaSettings(url=opa_url)
-    pooled_ms, fresh_ms, opa_eval_ms = [], [], []
+    pooled_ms, shadow_ms, fresh_ms, opa_eval_ms = [], [], [], []
     pooled = OpaClient(settings)
+    candidate = ShadowEvaluator(pooled, "shadow/main/decision")
     for number in range(count):
-        # Interleave: pooled, then a brand-new client (TCP connect + request + close).
+        # Interleave: pooled, pooled with the shadow candidate asked beside it (as the
+        # policy activity does), then a brand-new client (TCP connect + request + close).
         started = time.perf_counter()
         await pooled.decide(decision_input(number))
         pooled_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        shadow_answer, enforcing = await asyncio.gather(
+            candidate.ask(decision_input(number)), pooled.decide(decision_input(number))
+        )
+        assert shadow_answer is not None and not isinstance(shadow_answer, str), shadow_answer
+        compare_shadow(enforcing, shadow_answer)
+        shadow_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         fresh = OpaClient(settings)
         await fresh.decide(decision_input(number))
@@ -111,6 +123,7 @@ async def policy_latency(opa_url: str, count: int) -> dict[str, Any]:
             opa_eval_ms.append(answer.json()["metrics"]["timer_rego_query_eval_ns"] / 1e6)
     return {
         "pooled": percentiles(pooled_ms),
+        "pooled_with_shadow": percentiles(shadow_ms),
         "new_client_per_call": percentiles(fresh_ms),
         "opa_eval": percentiles(opa_eval_ms),
     }
@@ -258,7 +271,10 @@ async def run_bench(stack: LocalStack, sizes: Sizes, outbox: Path) -> dict[str, 
 
 def ratios(report: dict[str, Any]) -> dict[str, float]:
     variants, traced = report["variants"], report["tracing"]
+    policy = report["policy_latency_ms"]
     return {
+        "decision with shadow / without, p50": policy["pooled_with_shadow"]["p50"]
+        / policy["pooled"]["p50"],
         "governed / noop-policy latency": variants["governed"]["latency_median_ms"]
         / variants["noop-policy"]["latency_median_ms"],
         "governed / bare throughput": variants["governed"]["throughput_median_per_s"]

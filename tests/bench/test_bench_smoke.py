@@ -18,7 +18,12 @@ pytestmark = pytest.mark.integration
 async def test_bench_smoke_reports_every_part(stack: LocalStack, tmp_path: Path) -> None:
     report = await run_bench(stack, SMOKE, tmp_path / "outbox")
     report.update(date="smoke", machine="test", ratios=ratios(report))
-    assert set(report["policy_latency_ms"]) == {"pooled", "new_client_per_call", "opa_eval"}
+    assert set(report["policy_latency_ms"]) == {
+        "pooled",
+        "pooled_with_shadow",
+        "new_client_per_call",
+        "opa_eval",
+    }
     assert set(report["variants"]) == {"governed", "noop-policy", "bare"}
     assert set(report["throughput_by_workers_per_s"]) == {"1", "2"}
     table = markdown(report)
