@@ -246,20 +246,7 @@ class Interpreter:
         return output
 
     async def _execute(self, step: ActivityStep, call: list[Any]) -> Any:
-        # The args go to OPA as policy input (and stay in history as the policy activity's
-        # input); they are never put on spans or search attributes.
-        decision = await gate.decide(
-            PolicyInput(
-                STEP_EXECUTE,
-                self._ref(),
-                Requester(self.requester),
-                step=StepSpec(step.activity, step.path, call),
-            ),
-            *self._unavailability(step),
-        )
-        self._record(step.path, step.activity, decision)
-        if not decision.allow:
-            self._deny(step, decision)
+        decision = await self._decide_step(step, call)
         if decision.require_approval:
             subject = digest.step_subject(
                 workflow.info().workflow_id, step.path, step.activity, call
@@ -271,6 +258,8 @@ class Interpreter:
                 digest.digest(subject),
                 decision,
             )
+            if self.bound_approvals:
+                await self._recheck_after_approval(step, call, decision)
         retry = step.retry
         try:
             return await workflow.execute_activity(
@@ -322,6 +311,45 @@ class Interpreter:
             "decision_id": decision.decision_id,
             "policy_revision": decision.policy_revision,
         }
+
+    async def _decide_step(self, step: ActivityStep, call: list[Any]) -> PolicyDecision:
+        """Ask OPA whether this step may run; a deny stops it (or its branch) here.
+
+        The args go to OPA as policy input (and stay in history as the policy activity's
+        input); they are never put on spans or search attributes.
+        """
+        decision = await gate.decide(
+            PolicyInput(
+                STEP_EXECUTE,
+                self._ref(),
+                Requester(self.requester),
+                step=StepSpec(step.activity, step.path, call),
+            ),
+            *self._unavailability(step),
+        )
+        self._record(step.path, step.activity, decision)
+        if not decision.allow:
+            self._deny(step, decision)
+        return decision
+
+    async def _recheck_after_approval(
+        self, step: ActivityStep, call: list[Any], approved: PolicyDecision
+    ) -> None:
+        """Ask again right before the approved step runs: the approval covers the decision
+        that asked for it, not one a new policy revision makes while it waited."""
+        decision = await self._decide_step(step, call)
+        changed = gate.changed_since_approval(approved, decision)
+        if changed:
+            self._set_policy_outcome("deny")
+            raise ApplicationError(
+                f"Step {step.path} ({step.activity}): policy revision "
+                f"{decision.policy_revision} decides differently from "
+                f"{approved.policy_revision}, under which it was approved ({changed}); the "
+                "approval does not cover it, so the step did not run. Start it again.",
+                {"path": step.path, "activity": step.activity},
+                type="PolicyChangedSinceApproval",
+                non_retryable=True,
+            )
 
     def _unavailability(
         self, step: ActivityStep

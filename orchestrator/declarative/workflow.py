@@ -57,6 +57,7 @@ TRACE_ID = SearchAttributeKey.for_keyword("TraceId")
 
 STAGE_BY_ERROR_TYPE = {
     "PolicyDenied": "denied",
+    "PolicyChangedSinceApproval": "denied",
     "ApprovalRejected": "rejected",
     "ApprovalExpired": "expired",
     "InvalidDefinition": "invalid",

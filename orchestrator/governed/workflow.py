@@ -230,7 +230,7 @@ class GovernedWorkflow:
                 f"What is about to run ({self._digest()}) is not what was approved "
                 f"({self.approval.digest}).",
             )
-        changed = changed_since_approval(approved, decision)
+        changed = gate.changed_since_approval(approved, decision)
         if changed:
             workflow.upsert_search_attributes([POLICY_DECISION.value_set("deny")])
             self._blocked(
@@ -302,24 +302,6 @@ class GovernedWorkflow:
     def _record(self, decision: PolicyDecision) -> None:
         self.decision = decision
         self.decisions.append(decision)
-
-
-def changed_since_approval(approved: PolicyDecision, now: PolicyDecision) -> str:
-    """How the decision before running differs from the one that required the approval.
-
-    "" when it does not: same outcome and same requirement, whatever the revision; also
-    when the work no longer needs an approval at all (nothing left for it to cover).
-    """
-    if now.outcome == "allow":
-        return ""
-    if now.outcome != approved.outcome:
-        return f"outcome {approved.outcome} -> {now.outcome}"
-    if now.approval != approved.approval:
-        before, after = approved.approval, now.approval
-        if before and after and before.quorum != after.quorum:
-            return f"quorum {before.quorum} -> {after.quorum}"
-        return "the approval requirement changed"
-    return ""
 
 
 def _trace_id_from_headers() -> str | None:

@@ -128,3 +128,21 @@ def denied(decision: PolicyDecision, subject: str) -> ApplicationError:
         type="PolicyDenied",
         non_retryable=True,
     )
+
+
+def changed_since_approval(approved: PolicyDecision, now: PolicyDecision) -> str:
+    """How the decision before running differs from the one that required the approval.
+
+    "" when it does not: same outcome and same requirement, whatever the revision; also
+    when the work no longer needs an approval at all (nothing left for it to cover).
+    """
+    if now.outcome == "allow":
+        return ""
+    if now.outcome != approved.outcome:
+        return f"outcome {approved.outcome} -> {now.outcome}"
+    if now.approval != approved.approval:
+        before, after = approved.approval, now.approval
+        if before and after and before.quorum != after.quorum:
+            return f"quorum {before.quorum} -> {after.quorum}"
+        return "the approval requirement changed"
+    return ""
