@@ -40,17 +40,12 @@ class PolicyActivities:
         # Asked at the same time, so the candidate adds no latency unless it is the slower.
         candidate = asyncio.create_task(self.shadow.ask(policy_input)) if self.shadow else None
         try:
-            decision = await self.client.decide(policy_input)
-        except PolicyError as error:
+            decision = await self._enforcing(policy_input)
+        except BaseException:
+            # No enforcing decision, nothing to compare: the candidate's answer is moot.
             if candidate:
                 candidate.cancel()
-            if self.metrics:
-                self.metrics.record_error(error.error_class)
-            # Retryable errors keep the workflow waiting at the gate (fail closed); the
-            # others cannot heal by retrying, so they fail the workflow with this message.
-            raise ApplicationError(
-                str(error), type=type(error).__name__, non_retryable=not error.retryable
-            ) from None
+            raise
         answer = await candidate if candidate else None
         if answer is not None:
             decision = replace(decision, shadow=compare(decision, answer))
@@ -76,3 +71,16 @@ class PolicyActivities:
             "policy %s: %s (decision %s)", decision.action, decision.outcome, decision.decision_id
         )
         return replace(decision, authenticated_approver=approver) if approver else decision
+
+    async def _enforcing(self, policy_input: PolicyInput) -> PolicyDecision:
+        """The decision that counts, or the Temporal failure that says why there is none."""
+        try:
+            return await self.client.decide(policy_input)
+        except PolicyError as error:
+            if self.metrics:
+                self.metrics.record_error(error.error_class)
+            # Retryable errors keep the workflow waiting at the gate (fail closed); the
+            # others cannot heal by retrying, so they fail the workflow with this message.
+            raise ApplicationError(
+                str(error), type=type(error).__name__, non_retryable=not error.retryable
+            ) from None

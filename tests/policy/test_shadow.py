@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from orchestrator.config import OpaSettings
@@ -160,3 +161,15 @@ async def test_no_candidate_deployed_means_no_shadow_result() -> None:
     activities = PolicyActivities(client, shadow=ShadowEvaluator(client, "shadow/main/decision"))
     result = await ActivityEnvironment().run(activities.decide, INPUT)
     assert (result.outcome, result.shadow) == ("allow", None)
+
+
+@respx.mock
+async def test_without_an_enforcing_decision_the_candidate_changes_nothing() -> None:
+    respx.post(ENFORCING_URL).respond(status_code=503, text="down")
+    respx.post(SHADOW_URL).respond(json=answer(ALLOW_LOW))
+    client = OpaClient(SETTINGS)
+    activities = PolicyActivities(client, shadow=ShadowEvaluator(client, "shadow/main/decision"))
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(activities.decide, INPUT)
+    # Fail closed as without a shadow: retryable, so the workflow waits at the gate.
+    assert (caught.value.type, caught.value.non_retryable) == ("OpaServerError", False)
