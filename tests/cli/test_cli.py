@@ -4,42 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
-from tests.support import RunningWorker, wait_for_stage
+from tests.support import BIN, RunningWorker, cli_env, wait_for_stage
+from tests.support import run_orchestrator as orchestrator
 
 pytestmark = pytest.mark.integration
-
-BIN = Path(sys.executable).parent
-
-
-def cli_env(stack: LocalStack, settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        **stack.client_env(),
-        "TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
-    }
-
-
-async def orchestrator(
-    stack: LocalStack, settings: Settings, *args: str
-) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run,
-        [str(BIN / "orchestrator"), *args],
-        env=cli_env(stack, settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def test_usage_errors_exit_2_with_one_line(stack: LocalStack, settings: Settings) -> None:

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowFailureError
@@ -21,7 +17,7 @@ from orchestrator.audit import AuditRecord
 from orchestrator.cli.audit import governed_records
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
-from tests.support import RunningWorker, decide, wait_for_stage
+from tests.support import RunningWorker, decide, run_orchestrator, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -68,12 +64,12 @@ async def test_shadow_report_counts_the_disagreements_of_a_scripted_run(
     }
 
     # The operator's view of the same run, through the CLI.
-    shown = await orchestrator_cli(stack, settings, "policy", "shadow-report", "--since", "1h")
+    shown = await run_orchestrator(stack, settings, "policy", "shadow-report", "--since", "1h")
     assert shown.returncode == 0, shown.stderr
     assert "would change" in shown.stdout
     for handle in changed:
         assert handle.id in shown.stdout
-    as_json = await orchestrator_cli(
+    as_json = await run_orchestrator(
         stack, settings, "policy", "shadow-report", "--since", "1h", "--json"
     )
     listed = {w["workflow_id"] for w in json.loads(as_json.stdout)["workflows"]}
@@ -89,18 +85,3 @@ async def records_listing(worker: RunningWorker, ids: set[str]) -> list[AuditRec
             return records
         await asyncio.sleep(0.1)
     raise AssertionError(f"visibility never listed all of {ids}")
-
-
-async def orchestrator_cli(
-    stack: LocalStack, settings: Settings, *args: str
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **stack.client_env(), "TEMPORAL_TASK_QUEUE": settings.temporal.task_queue}
-    return await asyncio.to_thread(
-        subprocess.run,
-        [str(Path(sys.executable).parent / "orchestrator"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
