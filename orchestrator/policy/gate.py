@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
+from orchestrator.policy.compare import differences
 from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
 
 WAIT = "wait"
@@ -133,16 +134,9 @@ def denied(decision: PolicyDecision, subject: str) -> ApplicationError:
 def changed_since_approval(approved: PolicyDecision, now: PolicyDecision) -> str:
     """How the decision before running differs from the one that required the approval.
 
-    "" when it does not: same outcome and same requirement, whatever the revision; also
-    when the work no longer needs an approval at all (nothing left for it to cover).
+    "" when it does not: same outcome and same requirement, whatever the revision or
+    risk; also when the work no longer needs an approval at all (nothing left to cover).
     """
     if now.outcome == "allow":
         return ""
-    if now.outcome != approved.outcome:
-        return f"outcome {approved.outcome} -> {now.outcome}"
-    if now.approval != approved.approval:
-        before, after = approved.approval, now.approval
-        if before and after and before.quorum != after.quorum:
-            return f"quorum {before.quorum} -> {after.quorum}"
-        return "the approval requirement changed"
-    return ""
+    return "; ".join(differences(approved, now, risk=False))

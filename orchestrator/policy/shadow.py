@@ -13,7 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from orchestrator.policy.client import OpaClient, PolicyError, PolicyUndefined, parse_decision
-from orchestrator.policy.contract import Escalation, PolicyDecision, PolicyInput, ShadowResult
+from orchestrator.policy.compare import differences
+from orchestrator.policy.contract import PolicyDecision, PolicyInput, ShadowResult
 
 ERROR = "error"
 
@@ -50,50 +51,17 @@ def compare(enforcing: PolicyDecision, answer: PolicyDecision | str) -> ShadowRe
             agrees=False,
             error=answer,
         )
-    differences = []
-    for name, ours, theirs in _compared_fields(enforcing, answer):
-        if ours != theirs:
-            differences.append(f"{name}: {_shown(ours)} -> {_shown(theirs)}")
+    changes = differences(enforcing, answer)
     ours_reasons, their_reasons = set(enforcing.reasons), set(answer.reasons)
     return ShadowResult(
         decision_path=answer.decision_path,
         policy_revision=answer.policy_revision,
         outcome=answer.outcome,
-        agrees=not differences,
-        differences=differences,
+        agrees=not changes,
+        differences=changes,
         reasons_added=sorted(their_reasons - ours_reasons),
         reasons_removed=sorted(ours_reasons - their_reasons),
     )
-
-
-def _compared_fields(
-    enforcing: PolicyDecision, candidate: PolicyDecision
-) -> list[tuple[str, Any, Any]]:
-    fields: list[tuple[str, Any, Any]] = [
-        ("outcome", enforcing.outcome, candidate.outcome),
-        ("risk", enforcing.risk, candidate.risk),
-    ]
-    ours, theirs = enforcing.approval, candidate.approval
-    if ours and theirs:
-        fields += [
-            ("approver roles", sorted(ours.approver_roles), sorted(theirs.approver_roles)),
-            ("quorum", ours.quorum, theirs.quorum),
-            ("exclude requester", ours.exclude_requester, theirs.exclude_requester),
-            ("deadline seconds", ours.deadline_seconds, theirs.deadline_seconds),
-            ("escalation", _steps(ours.escalation), _steps(theirs.escalation)),
-        ]
-    return fields
-
-
-def _steps(escalation: list[Escalation]) -> list[str]:
-    """An escalation chain as short strings: "3600s notify approver"."""
-    return [f"{step.after_seconds:g}s {step.action} {'/'.join(step.roles)}" for step in escalation]
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(str(item) for item in value) + "]"
-    return str(value)
 
 
 def _stated_version(body: Any) -> str:

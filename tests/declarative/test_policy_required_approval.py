@@ -105,5 +105,5 @@ async def test_a_new_requirement_while_waiting_stops_the_approved_step(
     await decide(handle, "approve", "bob", "approved under quorum 1")
     error = await failure_of(handle)
     assert error.type == "PolicyChangedSinceApproval"
-    assert "quorum 1 -> 2" in error.message
+    assert "quorum: 1 -> 2" in error.message
     assert "execution.blocks[1] (LoadData)" in error.message

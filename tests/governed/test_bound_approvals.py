@@ -180,7 +180,7 @@ async def test_policy_change_between_approval_and_execution_blocks_the_work(
     cause = caught.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.type == "PolicyChangedSinceApproval"
-    assert "quorum 2 -> 3" in cause.message and "test-quorum-3" in cause.message
+    assert "quorum: 2 -> 3" in cause.message and "test-quorum-3" in cause.message
     assert result_status.stage == "denied"
     # The work did not run: no agent activity was ever scheduled.
     scheduled = [

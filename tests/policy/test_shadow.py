@@ -27,6 +27,7 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
+from orchestrator.policy.gate import changed_since_approval
 from orchestrator.policy.shadow import ShadowEvaluator, compare
 
 SETTINGS = OpaSettings(url="http://opa.test", decision_path="orchestrator/main/decision")
@@ -173,3 +174,20 @@ async def test_without_an_enforcing_decision_the_candidate_changes_nothing() -> 
         await ActivityEnvironment().run(activities.decide, INPUT)
     # Fail closed as without a shadow: retryable, so the workflow waits at the gate.
     assert (caught.value.type, caught.value.non_retryable) == ("OpaServerError", False)
+
+
+def test_the_recheck_after_approval_uses_the_same_comparison_without_risk() -> None:
+    """gate.changed_since_approval: the approval covers outcome and requirement, not risk."""
+    approved = decision(
+        require_approval=True, risk="high", approval=ApprovalRequirement(["approver"])
+    )
+    assert changed_since_approval(approved, replace(approved, risk="medium")) == ""
+    assert changed_since_approval(approved, decision()) == ""  # nothing left to approve
+    assert changed_since_approval(approved, replace(approved, allow=False)) == (
+        "outcome: approval_required -> deny"
+    )
+    stricter = replace(approved, approval=ApprovalRequirement(["approver"], quorum=3))
+    assert changed_since_approval(approved, stricter) == "quorum: 1 -> 3"
+    assert changed_since_approval(replace(approved, approval=None), approved) == (
+        "approval requirement: none -> given"
+    )
