@@ -21,8 +21,6 @@ from __future__ import annotations
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from orchestrator.policy.contract import ShadowResult
-
 DECISIONS = "orchestrator_policy_decisions"
 DECISION_LATENCY = "orchestrator_policy_decision_latency"
 ERRORS = "orchestrator_policy_errors"
@@ -81,6 +79,6 @@ class PolicyMetrics:
     def record_error(self, error_class: str) -> None:
         self._errors.add(1, {"error_class": error_class})
 
-    def record_shadow(self, action: str, shadow: ShadowResult) -> None:
-        verdict = "error" if shadow.error else "agree" if shadow.agrees else "disagree"
+    def record_shadow(self, action: str, verdict: str) -> None:
+        """verdict: agree, disagree or error (ShadowResult.verdict)."""
         self._shadow.add(1, {"action": action, "verdict": verdict})

@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 
-from orchestrator.policy.contract import ShadowResult
-
 PREFIX = "orchestrator.policy."
 
 ACTION = PREFIX + "action"
@@ -101,24 +99,33 @@ SHADOW_EVENT = PREFIX + "shadow_disagreement"
 SHADOW_AGREES = PREFIX + "shadow.agrees"
 
 
-def record_shadow_event(action: str, enforcing_outcome: str, shadow: ShadowResult) -> None:
+def record_shadow_event(
+    *,
+    action: str,
+    outcome: str,
+    agrees: bool,
+    shadow_outcome: str,
+    shadow_revision: str,
+    differences: list[str],
+    error: str,
+) -> None:
     """Mark the current span with the candidate's verdict; a disagreement adds an event.
 
     The event carries outcomes, the candidate's revision and the names of what differs
     ("outcome: allow -> approval_required"), never the reasons, which may quote input.
     """
     span = trace.get_current_span()
-    span.set_attribute(SHADOW_AGREES, shadow.agrees)
-    if shadow.agrees:
+    span.set_attribute(SHADOW_AGREES, agrees)
+    if agrees:
         return
     span.add_event(
         SHADOW_EVENT,
         {
             ACTION: action,
-            PREFIX + "outcome": enforcing_outcome,
-            PREFIX + "shadow.outcome": shadow.outcome,
-            PREFIX + "shadow.revision": shadow.policy_revision,
-            PREFIX + "shadow.differences": list(shadow.differences),
-            PREFIX + "shadow.error": shadow.error,
+            PREFIX + "outcome": outcome,
+            PREFIX + "shadow.outcome": shadow_outcome,
+            PREFIX + "shadow.revision": shadow_revision,
+            PREFIX + "shadow.differences": list(differences),
+            PREFIX + "shadow.error": error,
         },
     )

@@ -53,10 +53,19 @@ class PolicyActivities:
             self.metrics.record_decision(
                 decision.action, decision.outcome, decision.evaluated_ms / 1000
             )
-        if decision.shadow:
-            record_shadow_event(decision.action, decision.outcome, decision.shadow)
+        shadow = decision.shadow
+        if shadow:
+            record_shadow_event(
+                action=decision.action,
+                outcome=decision.outcome,
+                agrees=shadow.agrees,
+                shadow_outcome=shadow.outcome,
+                shadow_revision=shadow.policy_revision,
+                differences=shadow.differences,
+                error=shadow.error,
+            )
             if self.metrics:
-                self.metrics.record_shadow(decision.action, decision.shadow)
+                self.metrics.record_shadow(decision.action, shadow.verdict)
         annotate_current_span(
             action=decision.action,
             allow=decision.allow,

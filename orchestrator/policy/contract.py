@@ -138,6 +138,11 @@ class ShadowResult:
     reasons_removed: list[str] = field(default_factory=list)
     error: str = ""
 
+    @property
+    def verdict(self) -> str:
+        """agree | disagree | error: the label the shadow counter uses."""
+        return "error" if self.error else "agree" if self.agrees else "disagree"
+
 
 @dataclass(frozen=True)
 class PolicyDecision:

@@ -50,6 +50,8 @@ async def test_decisions_latency_and_errors_are_scraped_from_one_endpoint() -> N
     metrics.record_decision("workflow.start", "deny", 0.002)
     metrics.record_decision("approval.decide", "approval_required", 0.02)
     metrics.record_error("unreachable")
+    for verdict in ("agree", "agree", "disagree", "error"):
+        metrics.record_shadow("workflow.start", verdict)
 
     text = await scrape_until(f"http://127.0.0.1:{port}/metrics", "orchestrator_policy_errors")
 
@@ -61,6 +63,8 @@ async def test_decisions_latency_and_errors_are_scraped_from_one_endpoint() -> N
     deny = 'orchestrator_policy_decisions{action="workflow.start",outcome="deny"}'
     assert sample(text, deny) == 1
     assert sample(text, 'orchestrator_policy_errors{error_class="unreachable"}') == 1
+    shadow = 'orchestrator_policy_shadow_decisions{action="workflow.start",verdict="%s"}'
+    assert [sample(text, shadow % v) for v in ("agree", "disagree", "error")] == [2, 1, 1]
     # Milliseconds, with buckets fine enough for sub-millisecond OPA answers.
     latency = 'orchestrator_policy_decision_latency_sum{action="workflow.start"}'
     assert abs(sample(text, latency) - 5.4) < 1e-6
