@@ -14,7 +14,7 @@ from temporalio.client import WorkflowFailureError
 
 from orchestrator import shadow_report
 from orchestrator.audit import AuditRecord
-from orchestrator.cli.audit import governed_records
+from orchestrator.cli.audit import governed_records, since_timestamp
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
 from tests.support import RunningWorker, decide, run_orchestrator, wait_for_stage
@@ -29,6 +29,8 @@ BETWEEN_THRESHOLDS = {"amount": 7000}
 async def test_shadow_report_counts_the_disagreements_of_a_scripted_run(
     stack: LocalStack, settings: Settings, worker: RunningWorker
 ) -> None:
+    # Only runs started from here on are read back, not the whole session's.
+    began = since_timestamp("2s")
     # Two runs the candidate would stop for approval: enforced, they run straight away.
     changed = [await worker.start_governed(REPORT, parameters=BETWEEN_THRESHOLDS) for _ in "ab"]
     for handle in changed:
@@ -45,7 +47,7 @@ async def test_shadow_report_counts_the_disagreements_of_a_scripted_run(
         await asyncio.wait_for(large.result(), 60)
 
     ours = {handle.id for handle in [*changed, *alike, large]}
-    records = [r for r in await records_listing(worker, ours) if r.workflow_id in ours]
+    records = [r for r in await records_listing(worker, began, ours) if r.workflow_id in ours]
     report = shadow_report.summarise(records)
 
     # 5 starts + 1 approval decision, each answered by both policies.
@@ -64,23 +66,25 @@ async def test_shadow_report_counts_the_disagreements_of_a_scripted_run(
     }
 
     # The operator's view of the same run, through the CLI.
-    shown = await run_orchestrator(stack, settings, "policy", "shadow-report", "--since", "1h")
+    shown = await run_orchestrator(stack, settings, "policy", "shadow-report", "--since", "1m")
     assert shown.returncode == 0, shown.stderr
     assert "would change" in shown.stdout
     for handle in changed:
         assert handle.id in shown.stdout
     as_json = await run_orchestrator(
-        stack, settings, "policy", "shadow-report", "--since", "1h", "--json"
+        stack, settings, "policy", "shadow-report", "--since", "1m", "--json"
     )
     listed = {w["workflow_id"] for w in json.loads(as_json.stdout)["workflows"]}
     assert {handle.id for handle in changed} <= listed
     assert not listed & {handle.id for handle in [*alike, large]}
 
 
-async def records_listing(worker: RunningWorker, ids: set[str]) -> list[AuditRecord]:
+async def records_listing(
+    worker: RunningWorker, since: str | None, ids: set[str]
+) -> list[AuditRecord]:
     """The audit records, once visibility lists every one of `ids` (it lags a little)."""
     for _ in range(100):
-        records = await governed_records(worker.client, None)
+        records = await governed_records(worker.client, since)
         if ids <= {record.workflow_id for record in records}:
             return records
         await asyncio.sleep(0.1)
