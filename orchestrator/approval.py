@@ -40,6 +40,8 @@ ESCALATE_ACTIVITY = "approval.escalate"
 # Patch id: runs that opened an approval before requirements and credentials shipped.
 BOUND_APPROVALS = "bound-approvals"
 
+ALREADY_DECIDED = "The approval was already decided."
+
 ESCALATION_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10)
 
 
@@ -118,6 +120,8 @@ class PendingApprovalView:
     quorum: int
     approved_by: list[str]
     deadline: str | None
+    # The run the approval belongs to: credentials are signed for it and no other.
+    run_id: str = ""
 
 
 class ApprovalGate:
@@ -173,6 +177,7 @@ class ApprovalGate:
             quorum=self.requirement.quorum,
             approved_by=list(self.approved_by),
             deadline=self.deadline.isoformat() if self.deadline else None,
+            run_id=workflow.info().run_id,
         )
 
     def validate(self, kind: str, request: ApprovalRequest) -> None:
@@ -211,9 +216,18 @@ class ApprovalGate:
                 f"{credential.subject!r}'s; the approver is who the credential proves.",
                 type="ApprovalUnauthenticated",
             )
-        if credential.workflow_id != workflow.info().workflow_id:
+        info = workflow.info()
+        if credential.workflow_id != info.workflow_id:
             raise ApplicationError(
                 f"The credential was signed for workflow {credential.workflow_id!r}.",
+                type="ApprovalUnauthenticated",
+            )
+        # A credential lifted from an earlier run's history (a finished run whose id was
+        # reused, or the run before a reset) must never decide this one.
+        if credential.run_id != info.run_id:
+            raise ApplicationError(
+                f"The credential was signed for run {credential.run_id or '(none)'!r}, not "
+                f"this run {info.run_id!r}: approve again from `orchestrator approve` or the API.",
                 type="ApprovalUnauthenticated",
             )
         if credential.digest != self.digest:
@@ -254,17 +268,14 @@ class ApprovalGate:
             decision_id=decision.decision_id,
         )
         # Another update may have decided while this one waited for OPA.
-        if decision.allow and (self.decision is not None or self.status != "pending"):
+        lost_race = decision.allow and (self.decision is not None or self.status != "pending")
+        if lost_race:
             attempt = ApprovalAttempt(
-                **{
-                    **attempt.__dict__,
-                    "accepted": False,
-                    "reasons": ["The approval was already decided."],
-                }
+                **{**attempt.__dict__, "accepted": False, "reasons": [ALREADY_DECIDED]}
             )
         self.attempts.append(attempt)
         if not attempt.accepted:
-            raise _refused(attempt, kind)
+            raise _refused(attempt, kind, lost_race)
         self.decision = attempt
         self.status = "approved" if kind == APPROVE else "rejected"
         return ApprovalReceipt(kind, attempt.approver, attempt.decision_id, attempt.reasons)
@@ -299,8 +310,10 @@ class ApprovalGate:
         reasons = list(decision.reasons)
         # Only the worker's verification proves who this is; OPA's allow alone does not.
         accepted = decision.allow and decision.authenticated_approver == credential.subject
-        if accepted and (self.decision is not None or self.status != "pending"):
-            accepted, reasons = False, ["The approval was already decided."]
+        # Another update may have decided while this one waited for OPA.
+        lost_race = accepted and (self.decision is not None or self.status != "pending")
+        if lost_race:
+            accepted, reasons = False, [ALREADY_DECIDED]
         elif accepted and kind == APPROVE and approver in self.approved_by:
             accepted, reasons = False, [f"{approver} already approved."]
         attempt = ApprovalAttempt(
@@ -317,7 +330,7 @@ class ApprovalGate:
         )
         self.attempts.append(attempt)
         if not accepted:
-            raise _refused(attempt, kind)
+            raise _refused(attempt, kind, lost_race)
         if kind == REJECT:
             self.decision = attempt
             self.status = "rejected"
@@ -394,7 +407,14 @@ class ApprovalGate:
         )
 
 
-def _refused(attempt: ApprovalAttempt, kind: str) -> ApplicationError:
+def _refused(attempt: ApprovalAttempt, kind: str, lost_race: bool) -> ApplicationError:
+    """Refused by policy (ApprovalRefused), or too late: another decision came first."""
+    if lost_race:
+        return ApplicationError(
+            f"{attempt.approver} was too late to {kind}: {ALREADY_DECIDED}",
+            {"reasons": attempt.reasons, "decision_id": attempt.decision_id},
+            type="ApprovalAlreadyDecided",
+        )
     return ApplicationError(
         f"{attempt.approver} may not {kind} this request: {'; '.join(attempt.reasons)}",
         {"reasons": attempt.reasons, "decision_id": attempt.decision_id},

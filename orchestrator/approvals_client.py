@@ -32,7 +32,10 @@ async def send_decision(
     if pending is None:  # an unbound run: its gate takes the approver from the payload
         request = ApprovalRequest(approver=subject, comment=comment, step=step)
     else:
-        credential = sign(key, subject, handle.id, str(pending["digest"]))
+        # Bound to this run: a credential lifted from history cannot decide another one.
+        credential = sign(
+            key, subject, handle.id, str(pending["digest"]), run_id=str(pending.get("run_id", ""))
+        )
         request = ApprovalRequest(
             comment=comment, step=pending.get("step") or step, credential=credential
         )

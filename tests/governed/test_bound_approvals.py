@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,15 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from orchestrator import digest
 from orchestrator.approval import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
-from orchestrator.governed.model import GovernedStatus
+from orchestrator.governed.model import GovernedRequest, GovernedStatus
+from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.identity import IdentityKey, Keyring, sign
 from orchestrator.policy.client import OpaClient
 from orchestrator.policy.contract import (
@@ -37,7 +40,7 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
-from tests.support import RunningWorker, decide, private_opa, wait_for_stage
+from tests.support import BIN, RunningWorker, decide, private_opa, signed, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +116,7 @@ async def test_unsigned_mismatched_and_reused_credentials_are_refused(
         )
         await wait_for_stage(handle, "awaiting_approval")
         current = await pending_digest(handle)
+        run = handle.result_run_id or ""
 
         # A name typed into the payload proves nothing.
         unsigned = await refusal(send(handle, ApprovalRequest(approver="bob")))
@@ -124,27 +128,133 @@ async def test_unsigned_mismatched_and_reused_credentials_are_refused(
         )
         assert stale != current
         changed = await refusal(
-            send(handle, ApprovalRequest(credential=sign(keys.key("bob"), "bob", handle.id, stale)))
+            send(
+                handle,
+                ApprovalRequest(
+                    credential=sign(keys.key("bob"), "bob", handle.id, stale, run_id=run)
+                ),
+            )
         )
         assert changed.type == "ApprovalDigestMismatch"
         assert "the request changed since it was shown" in changed.message
 
         # alice's key cannot speak for bob: the worker's verification fails, OPA refuses.
         forged = sign(
-            IdentityKey("alice", keys.key("alice").secret, True), "bob", handle.id, current
+            IdentityKey("alice", keys.key("alice").secret, True),
+            "bob",
+            handle.id,
+            current,
+            run_id=run,
         )
         refused = await refusal(send(handle, ApprovalRequest(credential=forged)))
         assert refused.type == "ApprovalRefused"
         assert "not authenticated (the key 'alice' may not sign for 'bob')" in refused.message
 
         # The same credential twice: used once, refused the second time.
-        credential = sign(keys.key("carol"), "carol", handle.id, current)
+        # Signed without this run (as for another run): refused before history.
+        no_run = sign(keys.key("carol"), "carol", handle.id, current)
+        other_run = await refusal(send(handle, ApprovalRequest(credential=no_run)))
+        assert other_run.type == "ApprovalUnauthenticated"
+        assert "not this run" in other_run.message
+
+        credential = sign(keys.key("carol"), "carol", handle.id, current, run_id=run)
         receipt = await send(handle, ApprovalRequest(credential=credential), kind="reject")
         assert receipt.approver == "carol"
         with pytest.raises(WorkflowFailureError):
             await handle.result()
         status = await handle.query("status", result_type=GovernedStatus)
     assert status.stage == "rejected"
+
+
+def credentials_in_history(history: Any) -> list[ApprovalRequest]:
+    """What an attacker reads with `temporal workflow show -o json`: the accepted updates'
+    signed credentials, as plain data in history."""
+    converter = DataConverter.default.payload_converter
+    found = []
+    for event in history.events:
+        if event.HasField("workflow_execution_update_accepted_event_attributes"):
+            accepted = event.workflow_execution_update_accepted_event_attributes
+            payload = accepted.accepted_request.input.args.payloads[0]
+            found.append(converter.from_payload(payload, ApprovalRequest))
+    return found
+
+
+async def test_credentials_from_a_finished_run_cannot_approve_a_new_run_or_a_reset(
+    stack: LocalStack, client: Client, settings: Settings
+) -> None:
+    """The reproduced attack: a production run completes with bob's and carol's approvals;
+    a new run under the same id, and a reset of it, must not accept the old credentials
+    lifted from history, even within their 15 minutes."""
+    async with RunningWorker.start(client, settings) as worker:
+        first = await worker.start_governed(
+            "Deploy the billing service to production",
+            "alice",
+            parameters={"environment": "production"},
+        )
+        await wait_for_stage(first, "awaiting_approval")
+        await decide(first, "approve", "bob")
+        await decide(first, "approve", "carol")
+        assert (await first.result()).outcome == "completed"
+        lifted = credentials_in_history(await first.fetch_history())
+        assert [request.credential.subject for request in lifted if request.credential] == [
+            "bob",
+            "carol",
+        ]
+
+        # The same task under the same id, signed by alice again: a new run.
+        again = await client.start_workflow(
+            WORKFLOW_NAME,
+            signed(
+                GovernedRequest(
+                    task="Deploy the billing service to production",
+                    requester="alice",
+                    parameters={"environment": "production"},
+                ),
+                first.id,
+            ),
+            id=first.id,
+            task_queue=settings.temporal.task_queue,
+        )
+        await wait_for_stage(again, "awaiting_approval")
+        for request in lifted:
+            replayed = await refusal(send(again, request))
+            assert replayed.type == "ApprovalUnauthenticated"
+            assert "not this run" in replayed.message
+        status = await again.query("status", result_type=GovernedStatus)
+        assert (status.stage, status.pending_approval and status.pending_approval.approved_by) == (
+            "awaiting_approval",
+            [],
+        )
+
+        # A reset to the first workflow task starts a new run of the same history.
+        reset = await asyncio.to_thread(
+            subprocess.run,
+            [
+                str(BIN / "temporal"),
+                "workflow",
+                "reset",
+                "--address",
+                stack.temporal_address,
+                "--workflow-id",
+                first.id,
+                "--type",
+                "FirstWorkflowTask",
+                "--reason",
+                "replay attack test",
+                "--yes",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert reset.returncode == 0, reset.stderr
+        after_reset = client.get_workflow_handle(first.id)
+        await wait_for_stage(after_reset, "awaiting_approval")
+        for request in [*lifted, *credentials_in_history(await again.fetch_history())]:
+            replayed = await refusal(send(after_reset, request))
+            assert replayed.type == "ApprovalUnauthenticated"
+        await after_reset.terminate("test over")
 
 
 async def test_policy_change_between_approval_and_execution_blocks_the_work(
