@@ -37,11 +37,13 @@ from typing import Any
 from temporalio.client import Client
 
 from bench.bare import BARE_WORKFLOW
+from orchestrator import starts
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.connection import connect
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
 from orchestrator.governed.model import GovernedRequest, GovernedResult
 from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.identity import IdentityKey, Keyring
 from orchestrator.policy.client import OpaClient, new_http_client
 from orchestrator.policy.contract import (
     WORKFLOW_START,
@@ -83,7 +85,8 @@ def decision_input(number: int) -> PolicyInput:
     return PolicyInput(
         WORKFLOW_START,
         WorkflowRef("GovernedWorkflow", f"bench-{number}", "run"),
-        Requester("alice"),
+        # As the policy activity hands it to OPA once the start credential verified.
+        Requester("alice", authenticated=True, issuer="alice"),
         TaskSpec(TASK),
     )
 
@@ -157,12 +160,13 @@ def worker_processes(variant: str, env: dict[str, str], count: int = 1) -> Itera
 Runner = Callable[[], Awaitable[Any]]
 
 
-def governed_runner(client: Client, queue: str) -> Runner:
+def governed_runner(client: Client, queue: str, key: IdentityKey) -> Runner:
     async def run() -> Any:
+        workflow_id = f"bench-{uuid.uuid4().hex}"
         return await client.execute_workflow(
             WORKFLOW_NAME,
-            GovernedRequest(task=TASK, requester="alice"),
-            id=f"bench-{uuid.uuid4().hex}",
+            starts.signed(GovernedRequest(task=TASK, requester="alice"), key, workflow_id),
+            id=workflow_id,
             task_queue=queue,
             result_type=GovernedResult,
         )
@@ -219,6 +223,7 @@ async def compare(runners: dict[str, Runner], sizes: Sizes) -> dict[str, dict[st
 async def run_bench(stack: LocalStack, sizes: Sizes, outbox: Path) -> dict[str, Any]:
     settings = Settings.from_env(stack.client_env())
     client = await connect(settings.temporal)
+    alice = Keyring.load(settings.identity_keys_file).key("alice")
     base = {**stack.client_env(), "ORCH_AGENT_OUTBOX": str(outbox), "ORCH_METRICS_PORT": "0"}
 
     def env(queue: str, tracing: bool = False) -> dict[str, str]:
@@ -244,16 +249,16 @@ async def run_bench(stack: LocalStack, sizes: Sizes, outbox: Path) -> dict[str, 
     ):
         report["variants"] = await compare(
             {
-                "governed": governed_runner(client, queues["governed"]),
-                "noop-policy": governed_runner(client, queues["noop-policy"]),
+                "governed": governed_runner(client, queues["governed"], alice),
+                "noop-policy": governed_runner(client, queues["noop-policy"], alice),
                 "bare": bare_runner(client, queues["bare"]),
             },
             sizes,
         )
         report["tracing"] = await compare(
             {
-                "tracing off": governed_runner(client, queues["governed"]),
-                "tracing on": governed_runner(client, queues["traced"]),
+                "tracing off": governed_runner(client, queues["governed"], alice),
+                "tracing on": governed_runner(client, queues["traced"], alice),
             },
             sizes,
         )
@@ -261,7 +266,7 @@ async def run_bench(stack: LocalStack, sizes: Sizes, outbox: Path) -> dict[str, 
     for count in sizes.worker_counts:
         queue = f"bench-scale{count}-{uuid.uuid4().hex[:6]}"
         with worker_processes("governed", env(queue), count):
-            run = governed_runner(client, queue)
+            run = governed_runner(client, queue, alice)
             await run()
             rates = [await throughput(run, sizes.throughput_batch) for _ in range(2)]
             scaling[str(count)] = statistics.median(rates)

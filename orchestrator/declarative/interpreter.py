@@ -96,23 +96,28 @@ class Interpreter:
     def __init__(
         self,
         definition: Definition,
-        requester: str,
+        requester: Requester,
         catalog: ActivityCatalog,
         progress: Progress | None,
         continue_as_new: ContinueAsNew,
         steps_per_run: int | None = None,
         *,
         bound_approvals: bool = True,
+        check_policy_approvals: bool = True,
     ) -> None:
         self.definition = definition
         # Approvals bound to a digest and a signed credential (workflow.patched in the
         # workflow's run; False only when replaying a history from before them).
         self.bound_approvals = bound_approvals
+        # CheckPolicy waits for the approval its decision requires (workflow.patched too).
+        self.check_policy_approvals = check_policy_approvals
+        # Carries the start credential to every decision; the policy activity verifies it.
         self.requester = requester
         self.catalog = catalog
         self.continue_as_new = continue_as_new
         self.steps_per_run = steps_per_run
-        start = progress or Progress(cursor=[], flow=None)
+        start = progress or Progress(cursor=[], flow=None, started_at=requester.started_at)
+        self.started_at = start.started_at or requester.started_at
         self.run_number = start.run
         self.cursor = list(start.cursor)
         self.flow = start.flow
@@ -248,18 +253,9 @@ class Interpreter:
     async def _execute(self, step: ActivityStep, call: list[Any]) -> Any:
         decision = await self._decide_step(step, call)
         if decision.require_approval:
-            subject = digest.step_subject(
-                workflow.info().workflow_id, step.path, step.activity, call
+            await self._approve_then_recheck(
+                step, call, decision, lambda: self._decide_step(step, call)
             )
-            await self._approval(
-                f"{step.path}#approval",
-                f"Policy asks for an approval before {step.activity} runs at {step.path}.",
-                DEFAULT_APPROVAL_TIMEOUT_SECONDS,
-                digest.digest(subject),
-                decision,
-            )
-            if self.bound_approvals:
-                await self._recheck_after_approval(step, call, decision)
         retry = step.retry
         try:
             return await workflow.execute_activity(
@@ -288,21 +284,17 @@ class Interpreter:
             ) from error
 
     async def _check_policy(self, step: ActivityStep, args: list[Any]) -> dict[str, Any]:
-        """CheckPolicy: a real workflow.start decision about the work the arguments describe."""
-        description = next((a for a in args if isinstance(a, str) and a.strip()), None)
-        parameters = next((a for a in args if isinstance(a, dict)), {})
-        decision = await gate.decide(
-            PolicyInput(
-                WORKFLOW_START,
-                self._ref(),
-                Requester(self.requester),
-                task=TaskSpec(description or self.definition.name, None, dict(parameters)),
-            ),
-            *self._unavailability(step),
-        )
-        self._record(step.path, step.activity, decision)
-        if not decision.allow:
-            self._deny(step, decision)
+        """CheckPolicy: a real workflow.start decision about the work the arguments describe.
+
+        Like the old demo's, it judges every argument: every string at any depth (object
+        keys too) goes into the description, every object's entries into the parameters.
+        A decision that requires approval waits for one, as a governed run would.
+        """
+        decision = await self._decide_check(step, args)
+        if decision.require_approval and self.check_policy_approvals:
+            await self._approve_then_recheck(
+                step, args, decision, lambda: self._decide_check(step, args)
+            )
         return {
             "allow": decision.allow,
             "require_approval": decision.require_approval,
@@ -311,6 +303,42 @@ class Interpreter:
             "decision_id": decision.decision_id,
             "policy_revision": decision.policy_revision,
         }
+
+    async def _decide_check(self, step: ActivityStep, args: list[Any]) -> PolicyDecision:
+        """CheckPolicy's decision; a deny stops the step (or its branch) here."""
+        description, parameters = described_work(args)
+        decision = await gate.decide(
+            PolicyInput(
+                WORKFLOW_START,
+                self._ref(),
+                self.requester,
+                task=TaskSpec(description or self.definition.name, None, parameters),
+            ),
+            *self._unavailability(step),
+        )
+        self._record(step.path, step.activity, decision)
+        if not decision.allow:
+            self._deny(step, decision)
+        return decision
+
+    async def _approve_then_recheck(
+        self,
+        step: ActivityStep,
+        call: list[Any],
+        decision: PolicyDecision,
+        ask_again: Callable[[], Awaitable[PolicyDecision]],
+    ) -> None:
+        """Wait for the approval `decision` requires, then ask again before the step runs."""
+        subject = digest.step_subject(workflow.info().workflow_id, step.path, step.activity, call)
+        await self._approval(
+            f"{step.path}#approval",
+            f"Policy asks for an approval before {step.activity} runs at {step.path}.",
+            DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+            digest.digest(subject),
+            decision,
+        )
+        if self.bound_approvals:
+            await self._recheck_after_approval(step, decision, ask_again)
 
     async def _decide_step(self, step: ActivityStep, call: list[Any]) -> PolicyDecision:
         """Ask OPA whether this step may run; a deny stops it (or its branch) here.
@@ -322,7 +350,7 @@ class Interpreter:
             PolicyInput(
                 STEP_EXECUTE,
                 self._ref(),
-                Requester(self.requester),
+                self.requester,
                 step=StepSpec(step.activity, step.path, call),
             ),
             *self._unavailability(step),
@@ -333,11 +361,14 @@ class Interpreter:
         return decision
 
     async def _recheck_after_approval(
-        self, step: ActivityStep, call: list[Any], approved: PolicyDecision
+        self,
+        step: ActivityStep,
+        approved: PolicyDecision,
+        ask_again: Callable[[], Awaitable[PolicyDecision]],
     ) -> None:
         """Ask again right before the approved step runs: the approval covers the decision
         that asked for it, not one a new policy revision makes while it waited."""
-        decision = await self._decide_step(step, call)
+        decision = await ask_again()
         changed = gate.changed_since_approval(approved, decision)
         if changed:
             self._set_policy_outcome("deny")
@@ -376,7 +407,7 @@ class Interpreter:
     ) -> ApprovalRecord:
         name = self.definition.name
         approval = ApprovalGate(
-            Requester(self.requester),
+            Requester(self.requester.id),
             TaskSpec(description, "approval", {"definition": name, "step": path}),
             definition=name,
         )
@@ -465,6 +496,7 @@ class Interpreter:
                     run=self.run_number + 1,
                     approval_status=self.approval_status,
                     policy_outcome=self.policy_outcome,
+                    started_at=self.started_at,
                 )
             )
 
@@ -520,6 +552,32 @@ class Interpreter:
     def _ref(self) -> WorkflowRef:
         info = workflow.info()
         return WorkflowRef(info.workflow_type, info.workflow_id, info.run_id, self.definition.name)
+
+
+def described_work(args: list[Any]) -> tuple[str, dict[str, Any]]:
+    """What CheckPolicy's arguments describe: every string at any depth (keys too) as the
+    description, and every object's scalar entries (first one wins) as the parameters.
+
+    Iterative and in document order, so it is deterministic and deep values cannot
+    exhaust the stack.
+    """
+    texts: list[str] = []
+    parameters: dict[str, Any] = {}
+    pending: list[Any] = [list(args)]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if value.strip():
+                texts.append(value.strip())
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                texts.append(str(key))
+                if isinstance(item, str | int | float | bool) and key not in parameters:
+                    parameters[str(key)] = item
+            pending.extend(reversed(list(value.values())))
+        elif isinstance(value, list):
+            pending.extend(reversed(value))
+    return "; ".join(texts), parameters
 
 
 def _approval_result(record: ApprovalRecord) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator import digest
 from orchestrator.approval import ApprovalAttempt, EscalationRecord, PendingApprovalView
 from orchestrator.declarative.expressions import Condition
+from orchestrator.policy.contract import Credential
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600.0
@@ -155,6 +157,8 @@ class Progress:
     run: int = 1
     approval_status: str = "none"
     policy_outcome: str | None = None
+    # When the first run started: the start credential's freshness is judged against it.
+    started_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,12 @@ class DeclarativeRequest:
     # large or the server suggests it). Tests and operators with tight limits set it.
     steps_per_run: int | None = None
     resume: Progress | None = None
+    # Who asks, proven (orchestrator/starts.py); policy refuses steps no credential proves.
+    credential: Credential | None = None
+
+    def start_digest(self) -> str:
+        """The digest a start credential signs: this document, asked by this requester."""
+        return digest.digest(digest.definition_start_subject(self.requester, self.definition))
 
 
 @dataclass(frozen=True)

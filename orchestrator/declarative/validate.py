@@ -28,6 +28,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from orchestrator import values
 from orchestrator.declarative import catalog as catalog_module
 from orchestrator.declarative.catalog import ActivityCatalog, json_kind
 from orchestrator.declarative.expressions import (
@@ -116,10 +117,15 @@ def _json_problems(document: Any) -> list[Problem]:
                 if not isinstance(key, str):
                     found.append(Problem(path, f"keys must be strings, not {key!r}"))
                     continue
+                if problem := values.text_problem(key, controls=False):
+                    found.append(Problem(path, f"the key {key!a} {problem}"))
+                    continue
                 stack.append((_join(path, key), value[key], depth + 1))
         elif isinstance(value, list):
             for index in range(len(value) - 1, -1, -1):
                 stack.append((f"{path}[{index}]", value[index], depth + 1))
+        elif isinstance(value, str) and (problem := values.text_problem(value, controls=False)):
+            found.append(Problem(path, f"the text {problem}"))
         elif isinstance(value, float) and not math.isfinite(value):
             found.append(Problem(path, f"{value} is not a JSON number"))
         elif value is not None and not isinstance(value, str | int | float | bool):

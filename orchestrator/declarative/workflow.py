@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import NoReturn
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import RawValue, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.declarative.validate import Problem
     from orchestrator.governed.model import REQUESTER_PATTERN
+    from orchestrator.policy.contract import Requester
 
     # Imported here, passed through: the catalog modules register once per process, not
     # again in each workflow's sandbox.
@@ -63,13 +64,19 @@ STAGE_BY_ERROR_TYPE = {
     "InvalidDefinition": "invalid",
 }
 MAX_PROBLEMS_IN_MESSAGE = 20
+# Patch id: CheckPolicy steps whose decision requires approval wait for one (before this,
+# CheckPolicy only reported require_approval).
+CHECK_POLICY_APPROVALS = "check-policy-enforces-approval"
 VALIDATE_TIMEOUT = timedelta(seconds=60)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
 class DeclarativeWorkflow:
     @workflow.init
-    def __init__(self, request: DeclarativeRequest) -> None:
+    def __init__(self, raw: RawValue) -> None:
+        # Decoded here, not by the SDK: undecodable input would fail every workflow task
+        # forever; here it fails the run once, as InvalidDefinition.
+        request, self.input_problems = _decode(raw)
         self.request = request
         self.stage = "validating"
         self.error: str | None = None
@@ -80,12 +87,16 @@ class DeclarativeWorkflow:
         self.total_steps = 0
 
     @workflow.run
-    async def run(self, request: DeclarativeRequest) -> DeclarativeResult:
+    async def run(self, raw: RawValue) -> DeclarativeResult:
+        request = self.request
         catalog = CATALOG
+        if self.input_problems:
+            self._fail_invalid(self.input_problems)
         # Asked once, before the first await: a patch first asked after the validation
         # local activity, in the same workflow task, is not seen again on replay (Temporal
         # reports "patch marker encountered ... no corresponding change command").
         bound_approvals = workflow.patched(BOUND_APPROVALS)
+        check_policy_approvals = workflow.patched(CHECK_POLICY_APPROVALS)
         # Defense in depth: the CLI validated before starting, but anyone with a Temporal
         # client can start this workflow with any input. A local activity (see
         # activities.py): too much CPU for a workflow task, and its answer is recorded.
@@ -114,14 +125,25 @@ class DeclarativeWorkflow:
             attributes.append(TRACE_ID.value_set(self.trace_id))
         workflow.upsert_search_attributes(attributes)
 
+        # When the first run started: the start credential's freshness is judged against it.
+        started_at = (progress.started_at if progress else "") or (
+            workflow.info().workflow_start_time.isoformat()
+        )
+        requester = Requester(
+            request.requester,
+            credential=request.credential,
+            start_digest=request.start_digest(),
+            started_at=started_at,
+        )
         interpreter = Interpreter(
             definition,
-            request.requester,
+            requester,
             catalog,
             progress,
             self._continue_as_new,
             request.steps_per_run,
             bound_approvals=bound_approvals,
+            check_policy_approvals=check_policy_approvals,
         )
         self.interpreter = interpreter
         self.stage = "running"
@@ -269,6 +291,20 @@ class DeclarativeWorkflow:
             error=self.error,
             trace_id=self.trace_id,
         )
+
+
+def _decode(raw: RawValue) -> tuple[DeclarativeRequest, list[Problem]]:
+    """The request, or a placeholder and why the input is not a DeclarativeRequest."""
+    try:
+        request = workflow.payload_converter().from_payload(raw.payload, DeclarativeRequest)
+    except Exception as error:  # any decoding failure is the same bad input
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        problem = Problem("", f"the input is not a DeclarativeRequest ({reason})")
+        return DeclarativeRequest(definition={}, requester=""), [problem]
+    if not isinstance(request, DeclarativeRequest):
+        problem = Problem("", "the input is not a DeclarativeRequest")
+        return DeclarativeRequest(definition={}, requester=""), [problem]
+    return request, []
 
 
 def _trace_id_from_headers() -> str | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator import digest, values
 from orchestrator.approval import ApprovalAttempt, EscalationRecord, PendingApprovalView
-from orchestrator.policy.contract import PolicyDecision
+from orchestrator.policy.contract import Credential, PolicyDecision
 
 DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600
 MAX_APPROVAL_TIMEOUT_SECONDS = 30 * 24 * 3600
@@ -29,6 +31,24 @@ class GovernedRequest:
     # When OPA stays unavailable past the budget: wait (closed) or fail. Never open.
     on_policy_unavailable: str = "wait"
     policy_budget_seconds: float = 120.0
+    # Who asks, proven: signed by the CLI's identity or the API (orchestrator/starts.py).
+    # Policy refuses work whose requester no credential proves.
+    credential: Credential | None = None
+
+    def start_digest(self) -> str:
+        """The digest a start credential signs: this task, asked by this requester."""
+        # float(): the signer may hold 86400 where the worker decodes 86400.0, and the
+        # canonical JSON of the two differs.
+        options = {
+            "approval_timeout_seconds": float(self.approval_timeout_seconds),
+            "on_policy_unavailable": self.on_policy_unavailable,
+            "policy_budget_seconds": float(self.policy_budget_seconds),
+        }
+        return digest.digest(
+            digest.governed_start_subject(
+                self.requester, self.task, self.kind, dict(self.parameters), options
+            )
+        )
 
     def problems(self) -> list[str]:
         """Everything wrong with this request, each naming the field; empty when valid."""
@@ -37,6 +57,8 @@ class GovernedRequest:
             found.append("task: must be a non-empty description of the work")
         elif len(self.task) > MAX_TASK_LENGTH:
             found.append(f"task: {len(self.task)} characters, at most {MAX_TASK_LENGTH}")
+        elif problem := values.text_problem(self.task):
+            found.append(f"task: {problem}")
         if not isinstance(self.requester, str) or not REQUESTER_PATTERN.match(self.requester):
             found.append(
                 "requester: must be a user id like 'alice' (lower case letters, digits, . _ @ -)"
@@ -48,11 +70,18 @@ class GovernedRequest:
                 found.append(f"parameters: {len(self.parameters)} given, at most {MAX_PARAMETERS}")
             for name, value in self.parameters.items():
                 if not isinstance(name, str) or not PARAMETER_NAME_PATTERN.match(name):
-                    found.append(f"parameters.{name}: not a valid parameter name")
+                    # ascii(): a name that is not valid text must not break this message.
+                    found.append(f"parameters.{name!a}: not a valid parameter name")
                 elif not isinstance(value, str | int | float | bool) or value is None:
                     found.append(f"parameters.{name}: must be a string, number or boolean")
+                elif isinstance(value, float) and not math.isfinite(value):
+                    found.append(f"parameters.{name}: {value!r} is not a finite number")
+                elif isinstance(value, str) and (problem := values.text_problem(value)):
+                    found.append(f"parameters.{name}: {problem}")
         if self.kind is not None and (not isinstance(self.kind, str) or not self.kind.strip()):
             found.append("kind: must be a non-empty string when given")
+        elif isinstance(self.kind, str) and (problem := values.text_problem(self.kind)):
+            found.append(f"kind: {problem}")
         timeout = self.approval_timeout_seconds
         if (
             not isinstance(timeout, int | float)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -61,8 +61,13 @@ AGENT_RETRY = RetryPolicy(
 @workflow.defn(name=WORKFLOW_NAME)
 class GovernedWorkflow:
     @workflow.init
-    def __init__(self, request: GovernedRequest) -> None:
+    def __init__(self, raw: RawValue) -> None:
+        # Decoded here, not by the SDK: input it cannot decode ("junk", a 5,000-deep
+        # object, a string where a number belongs) would otherwise fail every workflow
+        # task forever; here it fails the run once, as InvalidRequest.
+        request, self.input_problems = _decode(raw)
         self.request = request
+        self.requester_spec = Requester(request.requester)
         self.stage = "validating"
         self.decision: PolicyDecision | None = None
         self.decisions: list[PolicyDecision] = []
@@ -71,8 +76,9 @@ class GovernedWorkflow:
         self.trace_id: str | None = None
 
     @workflow.run
-    async def run(self, request: GovernedRequest) -> GovernedResult:
-        problems = request.problems()
+    async def run(self, raw: RawValue) -> GovernedResult:
+        request = self.request
+        problems = self.input_problems or request.problems()
         if problems:
             self.stage = "failed"
             raise ApplicationError(
@@ -81,6 +87,14 @@ class GovernedWorkflow:
                 type="InvalidRequest",
                 non_retryable=True,
             )
+        # The requester as the start credential claims it; the policy activity verifies it
+        # before every decision and OPA refuses work nothing proves.
+        self.requester_spec = Requester(
+            request.requester,
+            credential=request.credential,
+            start_digest=request.start_digest(),
+            started_at=workflow.info().workflow_start_time.isoformat(),
+        )
         self.trace_id = _trace_id_from_headers()
         attributes = [REQUESTER.value_set(request.requester), APPROVAL_STATUS.value_set("none")]
         if self.trace_id:
@@ -110,7 +124,10 @@ class GovernedWorkflow:
             if workflow.patched(RECHECK_AFTER_APPROVAL):
                 await self._recheck_after_approval(request, decision, bound)
 
-        key = f"{workflow.info().workflow_id}/agent-task"
+        # Keyed on the run: a new run under a finished run's id does its own work, and a
+        # retried attempt of this run still delivers once.
+        info = workflow.info()
+        key = f"{info.workflow_id}/{info.run_id}/agent-task"
         agent_failed = True
         try:
             self.stage = "running_agent"
@@ -149,7 +166,7 @@ class GovernedWorkflow:
 
     async def _ask_policy(self, request: GovernedRequest) -> PolicyDecision:
         return await gate.decide(
-            PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task()),
+            PolicyInput(WORKFLOW_START, self._ref(), self.requester_spec, self._task()),
             gate.Unavailability(request.on_policy_unavailable, request.policy_budget_seconds),
             self._record_unavailable,
         )
@@ -214,7 +231,7 @@ class GovernedWorkflow:
             await self._ask_policy(request)
             if bound
             else await gate.decide(
-                PolicyInput(WORKFLOW_START, self._ref(), Requester(request.requester), self._task())
+                PolicyInput(WORKFLOW_START, self._ref(), self.requester_spec, self._task())
             )
         )
         self._record(decision)
@@ -302,6 +319,20 @@ class GovernedWorkflow:
     def _record(self, decision: PolicyDecision) -> None:
         self.decision = decision
         self.decisions.append(decision)
+
+
+def _decode(raw: RawValue) -> tuple[GovernedRequest, list[str]]:
+    """The request, or a placeholder and why the input is not a GovernedRequest."""
+    try:
+        request = workflow.payload_converter().from_payload(raw.payload, GovernedRequest)
+    except Exception as error:  # any decoding failure is the same bad input
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        return GovernedRequest(task="", requester=""), [
+            f"input: not a GovernedRequest ({type(error).__name__}: {reason})"
+        ]
+    if not isinstance(request, GovernedRequest):
+        return GovernedRequest(task="", requester=""), ["input: not a GovernedRequest"]
+    return request, []
 
 
 def _trace_id_from_headers() -> str | None:

@@ -79,7 +79,11 @@ class PolicyActivities:
         activity.logger.info(
             "policy %s: %s (decision %s)", decision.action, decision.outcome, decision.decision_id
         )
-        return replace(decision, authenticated_approver=approver) if approver else decision
+        return replace(
+            decision,
+            requester_issuer=policy_input.requester.issuer,
+            authenticated_approver=approver or decision.authenticated_approver,
+        )
 
     async def _enforcing(self, policy_input: PolicyInput) -> PolicyDecision:
         """The decision that counts, or the Temporal failure that says why there is none."""

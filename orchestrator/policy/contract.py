@@ -28,10 +28,42 @@ class WorkflowRef:
 
 
 @dataclass(frozen=True)
+class Credential:
+    """A signed statement, made by the CLI or the API and verified by the policy activity.
+
+    purpose "approval": "subject approves digest D of run R of workflow W";
+    purpose "start": "subject asks for the work of digest D in workflow W" (W may be
+    `schedule:<id>`: every run of that schedule). See orchestrator/identity.py. The
+    signature never reaches OPA.
+    """
+
+    subject: str
+    issuer: str
+    workflow_id: str
+    digest: str
+    nonce: str
+    issued_at: str
+    signature: str
+    # Added after the first bound approvals; signed like every other field.
+    run_id: str = ""
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
 class Requester:
     id: str
     # What the caller asserted; policy grants on its own directory, never on these.
     roles: list[str] = field(default_factory=list)
+    # The start credential the workflow was started with, the digest of what it starts
+    # and when the workflow started (for the credential's freshness); the policy activity
+    # verifies them and OPA sees only the outcome below.
+    credential: Credential | None = None
+    start_digest: str = ""
+    started_at: str = ""
+    # Set by the policy activity from the verified credential, never by the caller.
+    authenticated: bool = False
+    issuer: str = ""
+    authentication_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,23 +102,6 @@ class ApprovalRequirement:
 
 
 @dataclass(frozen=True)
-class Credential:
-    """A signed statement "subject approves digest D of workflow W" (orchestrator/identity.py).
-
-    Made by the CLI from its configured identity or by the API from the caller's token;
-    verified by the policy activity, which never forwards the signature to OPA.
-    """
-
-    subject: str
-    issuer: str
-    workflow_id: str
-    digest: str
-    nonce: str
-    issued_at: str
-    signature: str
-
-
-@dataclass(frozen=True)
 class ApprovalSpec:
     approver: str
     decision: str  # "approve" | "reject"
@@ -115,9 +130,11 @@ class PolicyInput:
     def to_opa(self) -> dict[str, Any]:
         """The `input` document, without the sections this action does not use.
 
-        The approval's credential stays out: OPA sees only what the activity verified.
+        Credentials stay out: OPA sees only what the activity verified of them.
         """
         document = {key: value for key, value in asdict(self).items() if value is not None}
+        for private in ("credential", "start_digest", "started_at"):
+            document["requester"].pop(private, None)
         if "approval" in document:
             document["approval"].pop("credential", None)
         return document
@@ -164,6 +181,8 @@ class PolicyDecision:
     shadow: ShadowResult | None = None
     # approval.decide: the identity the credential proved ("" when it proved none).
     authenticated_approver: str = ""
+    # The key that proved the requester ("" when the start credential proved nothing).
+    requester_issuer: str = ""
     # Set by the workflow, not OPA: the policy service stayed unavailable past its budget.
     unavailable: bool = False
 

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from orchestrator.config import Settings
 from orchestrator.declarative.model import DeclarativeRequest, DeclarativeResult, DeclarativeStatus
 from orchestrator.declarative.workflow import WORKFLOW_NAME
+from tests.support import signed
 
 
 def act(name: str, *args: Any, **fields: Any) -> dict[str, Any]:
@@ -42,10 +43,11 @@ async def start(
     requester: str = "alice",
     **fields: Any,
 ) -> WorkflowHandle[Any, DeclarativeResult]:
+    workflow_id = f"test-declarative-{uuid.uuid4().hex[:12]}"
     return await client.start_workflow(
         WORKFLOW_NAME,
-        DeclarativeRequest(definition=document, requester=requester, **fields),
-        id=f"test-declarative-{uuid.uuid4().hex[:12]}",
+        signed(DeclarativeRequest(definition=document, requester=requester, **fields), workflow_id),
+        id=workflow_id,
         task_queue=settings.temporal.task_queue,
         result_type=DeclarativeResult,
     )

@@ -357,19 +357,32 @@ async def test_on_deny_skip_branch_stops_only_that_branch(
     assert attributes.get(SearchAttributeKey.for_keyword("PolicyDecision")) == "branch_denied"
 
 
-async def test_check_policy_asks_opa_for_real(worker: RunningWorker) -> None:
-    result = await run(
-        worker,
+async def test_check_policy_asks_opa_for_real_and_enforces_its_approval(
+    worker: RunningWorker,
+) -> None:
+    """Like the old demo's CheckPolicy, it judges every argument, and what policy says
+    needs approval waits for one (two people for production), then is decided again."""
+    handle = await start(
+        worker.client,
+        worker.settings,
         definition(
             act("CheckPolicy", "Generate the weekly usage report", resultName="low"),
             act("CheckPolicy", "Deploy billing", {"environment": "production"}, resultName="hi"),
         ),
     )
+    waiting = await wait_for_pending(handle)
+    [pending] = waiting.pending_approvals
+    assert pending.path == "execution.blocks[1]#approval"
+    assert pending.view is not None and pending.view.quorum == 2
+    await decide(handle, "approve", "bob", step=pending.path)
+    await decide(handle, "approve", "carol", step=pending.path)
+    result = await handle.result()
     low, high = result.results["low"], result.results["hi"]
     assert (low["allow"], low["risk"], low["require_approval"]) == (True, "low", False)
     assert (high["allow"], high["risk"], high["require_approval"]) == (True, "high", True)
     assert low["decision_id"] != high["decision_id"]
-    assert [d.action for d in result.decisions] == ["workflow.start", "workflow.start"]
+    # The second CheckPolicy is asked again after its approval, right before it returns.
+    assert [d.action for d in result.decisions] == ["workflow.start"] * 3
 
     error = await failure_of(
         await start(
@@ -377,6 +390,20 @@ async def test_check_policy_asks_opa_for_real(worker: RunningWorker) -> None:
         )
     )
     assert error.type == "PolicyDenied" and "execution.blocks[0] (CheckPolicy)" in error.message
+
+
+async def test_check_policy_judges_every_argument_at_any_depth(worker: RunningWorker) -> None:
+    """The old demo judged every argument; ours sent only the first string and object."""
+    for arguments in (
+        ("Generate a report", "forbidden: drop the customer database"),
+        ("Generate a report", {"options": {"note": "forbidden: wipe it"}}),
+        ("Generate a report", {"forbidden": True}),
+        ("Generate a report", [["deep", ["forbidden"]]]),
+    ):
+        error = await failure_of(
+            await start(worker.client, worker.settings, definition(act("CheckPolicy", *arguments)))
+        )
+        assert error.type == "PolicyDenied", arguments
 
 
 # --- approvals ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from orchestrator.devstack.services import worker_service
 from orchestrator.governed.agent import Outbox
 from orchestrator.governed.model import GovernedRequest, GovernedResult
 from orchestrator.governed.workflow import WORKFLOW_NAME
+from tests.support import signed
 
 pytestmark = pytest.mark.integration
 
@@ -51,20 +52,26 @@ async def test_killed_workers_lose_nothing_and_repeat_no_side_effect(
     spec = replace(spec, env={**spec.env, "ORCH_AGENT_OUTBOX": str(outbox.root)})
     await asyncio.to_thread(process.start_all, [spec], layout)
 
+    runs: list[str] = []  # the run of each id: agent work is keyed on the run
+
     async def start_all() -> list[str]:
         ids = []
         for number in range(WORKFLOWS):
             workflow_id = f"fault-kill-{queue}-{number}"
-            await client.start_workflow(
+            handle = await client.start_workflow(
                 WORKFLOW_NAME,
-                GovernedRequest(
-                    task=f"Generate report {number}, check it then file it", requester="alice"
+                signed(
+                    GovernedRequest(
+                        task=f"Generate report {number}, check it then file it", requester="alice"
+                    ),
+                    workflow_id,
                 ),
                 id=workflow_id,
                 task_queue=queue,
                 result_type=GovernedResult,
             )
             ids.append(workflow_id)
+            runs.append(handle.result_run_id or "")
             await asyncio.sleep(rng.uniform(0, 0.04))
         return ids
 
@@ -96,7 +103,9 @@ async def test_killed_workers_lose_nothing_and_repeat_no_side_effect(
 
     assert all(result.outcome == "completed" for result in results)
     orders = sorted(path.name for path in outbox.root.glob("*.json"))
-    expected = sorted(outbox.path(f"{i}/agent-task").name for i in ids)
+    expected = sorted(
+        outbox.path(f"{i}/{r}/agent-task").name for i, r in zip(ids, runs, strict=True)
+    )
     assert orders == expected  # one work order per workflow: none lost, none doubled
 
     retried = 0

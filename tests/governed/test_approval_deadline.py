@@ -18,7 +18,7 @@ from orchestrator.config import Settings
 from orchestrator.devstack.services import SEARCH_ATTRIBUTES
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from tests.support import RunningWorker
+from tests.support import RunningWorker, signed
 
 pytestmark = pytest.mark.integration
 
@@ -45,15 +45,19 @@ async def test_unanswered_approval_expires_with_its_reason(
 ) -> None:
     client = registered_env.client
     async with RunningWorker.start(client, settings):
+        workflow_id = f"expiry-{uuid.uuid4().hex[:8]}"
         handle = await client.start_workflow(
             WORKFLOW_NAME,
-            GovernedRequest(
-                task="Deploy the billing service to production",
-                requester="alice",
-                parameters={"environment": "production"},
-                approval_timeout_seconds=24 * 3600,
+            signed(
+                GovernedRequest(
+                    task="Deploy the billing service to production",
+                    requester="alice",
+                    parameters={"environment": "production"},
+                    approval_timeout_seconds=24 * 3600,
+                ),
+                workflow_id,
             ),
-            id=f"expiry-{uuid.uuid4().hex[:8]}",
+            id=workflow_id,
             task_queue=settings.temporal.task_queue,
             result_type=GovernedResult,
         )
@@ -76,10 +80,13 @@ async def test_escalation_runs_on_the_policy_timeline_then_rejects(
     widen to operators at 4 h, notify everyone at 12 h, reject at the 24 h deadline."""
     client = registered_env.client
     async with RunningWorker.start(client, settings):
+        workflow_id = f"escalation-{uuid.uuid4().hex[:8]}"
         handle = await client.start_workflow(
             WORKFLOW_NAME,
-            GovernedRequest(task="Deploy the billing service", requester="alice"),
-            id=f"escalation-{uuid.uuid4().hex[:8]}",
+            signed(
+                GovernedRequest(task="Deploy the billing service", requester="alice"), workflow_id
+            ),
+            id=workflow_id,
             task_queue=settings.temporal.task_queue,
             result_type=GovernedResult,
         )

@@ -51,7 +51,8 @@ async def test_low_risk_task_runs_without_approval(worker: RunningWorker) -> Non
     assert (decision.allow, decision.require_approval, decision.risk) == (True, False, "low")
     assert decision.decision_id and decision.policy_revision and decision.opa_version
     order = json.loads(await asyncio.to_thread(Path(result.agent.work_order).read_text))
-    assert order["idempotency_key"] == f"{handle.id}/agent-task"
+    # Keyed on the run: a new run under this id does its own work (test_reused_id_*).
+    assert order["idempotency_key"] == f"{handle.id}/{handle.result_run_id}/agent-task"
 
 
 async def test_forbidden_task_is_denied_with_its_reason(worker: RunningWorker) -> None:
