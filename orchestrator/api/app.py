@@ -5,6 +5,13 @@ starts and the approver of what the caller decides, so OPA's rules (separation o
 included) judge the real caller. An incoming W3C `traceparent` is continued: the request's
 server span is current while the workflow is started, and Temporal's tracing interceptor
 carries it into the workflow, whose TraceId search attribute then names the caller's trace.
+
+Every start carries a start credential the API signs with its own `api` key for the
+requester (the caller, or an event mapping's service account), bound to the workflow id:
+the worker verifies it before OPA decides, so a start that did not come through here (or
+the CLI) proves no requester. Wrong bearer tokens are limited per client address
+(orchestrator/api/auth.py), and bodies are checked before FastAPI parses them
+(orchestrator/api/body.py).
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator import __version__
+from orchestrator import __version__, starts
 from orchestrator.api import errors
+from orchestrator.api.auth import FailedAuthLimiter, client_key
+from orchestrator.api.body import JsonBodyRoute
 from orchestrator.api.config import ApiConfig, EventFieldError
 from orchestrator.api.errors import BEARER_CHALLENGE, ApiError
 from orchestrator.api.limits import BodyLimit
@@ -52,7 +61,7 @@ from orchestrator.api.models import (
     StartWorkflow,
     WorkflowStatus,
 )
-from orchestrator.approval import APPROVE, REJECT
+from orchestrator.approval import ALREADY_DECIDED, APPROVE, REJECT
 from orchestrator.approvals_client import ApprovalAmbiguous, send_decision
 from orchestrator.config import Settings
 from orchestrator.connection import connect
@@ -67,7 +76,8 @@ from orchestrator.governed.workflow import (
     TRACE_ID,
     WORKFLOW_NAME,
 )
-from orchestrator.identity import API_ISSUER, IdentityError, Keyring
+from orchestrator.identity import API_ISSUER, IdentityError, IdentityKey, Keyring
+from orchestrator.starts import Startable
 
 WORKFLOW_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@=+-]{0,254}$"
 EVENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -95,8 +105,10 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "Not possible in the workflow's current state, or an Idempotency-Key reused "
         "with a different body.",
         413: "The body is over the size limit.",
+        415: "A body was sent without a JSON media type (send application/json).",
         422: "The input is invalid; `field` names it.",
-        503: "Temporal is not reachable.",
+        429: "Too many wrong bearer tokens from this address: wait `Retry-After` seconds.",
+        503: "Temporal is not reachable, or the API's signing key is not configured.",
         504: "The workflow did not take the decision in time.",
     }
     return {code: {"model": ErrorResponse, "description": described[code]} for code in codes}
@@ -173,8 +185,20 @@ async def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
-    """The caller's identity from its bearer token, or 401 with a Bearer challenge."""
+    """The caller's identity from its bearer token, or 401 with a Bearer challenge; 429
+    while the client's address is refused for sending too many wrong tokens."""
     _, config, _ = _state(request)
+    limiter: FailedAuthLimiter = request.app.state.auth_limiter
+    address = client_key(request.client.host if request.client else None)
+    # Checked before the token: a refused address must not learn whether a guess is right.
+    wait = limiter.retry_after(address)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "too_many_requests",
+            f"Too many wrong bearer tokens from your address: try again in {wait}s.",
+            headers={"Retry-After": str(wait)},
+        )
     if credentials is None:
         raise ApiError(
             401,
@@ -184,6 +208,7 @@ async def caller(
         )
     identity = config.identify(credentials.credentials)
     if identity is None:
+        limiter.failed(address)
         raise ApiError(
             401,
             "unauthorized",
@@ -234,11 +259,21 @@ def _check(request: GovernedRequest, field_prefix: str) -> None:
         raise ApiError(422, "validation_error", "; ".join(problems), field=field)
 
 
+def _api_key(settings: Settings, what: str) -> IdentityKey:
+    """The key the API signs with for the callers it authenticated; 503 without one."""
+    try:
+        return Keyring.load(settings.identity_keys_file).key(API_ISSUER)
+    except IdentityError as error:
+        raise ApiError(
+            503, "unavailable", f"{what} through the API are not configured: {error}"
+        ) from None
+
+
 async def _start(
     request: Request,
     response: Response,
     workflow_name: str,
-    argument: Any,
+    unsigned: Startable,
     *,
     workflow_id: str,
     idempotent: bool,
@@ -247,6 +282,12 @@ async def _start(
 ) -> Started:
     settings, _, temporal = _state(request)
     client = await temporal.client()
+    try:
+        # Signed once the id is chosen: the credential is bound to it. The fingerprint
+        # is the body's, since the credential (nonce, time) differs on every call.
+        argument = starts.signed(unsigned, _api_key(settings, "Starts"), workflow_id)
+    except IdentityError as error:
+        raise ApiError(503, "unavailable", f"The API may not sign this start: {error}") from None
     try:
         handle = await client.start_workflow(
             workflow_name,
@@ -313,7 +354,8 @@ async def _duplicate(
 
 # --- routes ------------------------------------------------------------------------------
 
-v1 = APIRouter(prefix="/v1")
+# Every /v1 route with a body checks it before FastAPI parses it (415, 400, 422).
+v1 = APIRouter(prefix="/v1", route_class=JsonBodyRoute)
 
 
 @v1.post(
@@ -323,7 +365,7 @@ v1 = APIRouter(prefix="/v1")
     summary="Start a governed workflow",
     responses={
         200: {"model": Started, "description": "Duplicate: this Idempotency-Key's workflow."},
-        **_errors(400, 401, 409, 413, 422, 503),
+        **_errors(400, 401, 409, 413, 415, 422, 429, 503),
     },
 )
 async def start_workflow(
@@ -340,7 +382,9 @@ async def start_workflow(
         requester=identity,
         parameters=dict(body.parameters),
         kind=body.kind,
-        approval_timeout_seconds=body.approval_timeout_seconds,
+        # A float, as the worker decodes it: the start credential signs the canonical
+        # JSON, where 86400 and 86400.0 differ (pydantic leaves an int default as is).
+        approval_timeout_seconds=float(body.approval_timeout_seconds),
     )
     _check(governed, "body")
     return await _start(
@@ -362,7 +406,7 @@ async def start_workflow(
     summary="Deliver an event; its mapping starts a governed workflow",
     responses={
         200: {"model": Started, "description": "Duplicate: this Idempotency-Key's workflow."},
-        **_errors(400, 401, 404, 409, 413, 422, 503),
+        **_errors(400, 401, 404, 409, 413, 415, 422, 429, 503),
     },
 )
 async def deliver_event(
@@ -409,7 +453,7 @@ async def deliver_event(
     summary="Run a declarative workflow definition (the document inline, as JSON)",
     responses={
         200: {"model": Started, "description": "Duplicate: this Idempotency-Key's workflow."},
-        **_errors(400, 401, 409, 413, 422, 503),
+        **_errors(400, 401, 409, 413, 415, 422, 429, 503),
     },
 )
 async def run_definition(
@@ -449,15 +493,12 @@ async def _decide(
     request: Request, workflow_id: str, kind: str, identity: str, body: Decision | None
 ) -> Receipt:
     settings, _, temporal = _state(request)
-    try:
-        # The API vouches for the caller its bearer token authenticated, with its own key.
-        key = Keyring.load(settings.identity_keys_file).key(API_ISSUER)
-    except IdentityError as error:
-        raise ApiError(
-            503, "unavailable", f"Approvals through the API are not configured: {error}"
-        ) from None
+    # The API vouches for the caller its bearer token authenticated, with its own key.
+    key = _api_key(settings, "Approvals")
     client = await temporal.client()
     handle = client.get_workflow_handle(workflow_id)
+    if body is not None and body.step is not None:
+        await _check_step_allowed(handle, settings)
     try:
         async with asyncio.timeout(DECISION_TIMEOUT):
             receipt = await send_decision(
@@ -485,31 +526,68 @@ async def _decide(
     return Receipt(workflow_id=workflow_id, **asdict(receipt))
 
 
+async def _check_step_allowed(handle: WorkflowHandle[Any, Any], settings: Settings) -> None:
+    """422 for a `step` on a workflow that has none, before anything is sent to it: the
+    governed workflow would ignore it, and the caller would think a step was decided."""
+    try:
+        description = await handle.describe()
+    except RPCError as error:
+        raise rpc_error(error, settings, handle.id) from None
+    if description.workflow_type == DECLARATIVE_WORKFLOW:
+        return
+    what = (
+        "governed workflows have no steps"
+        if description.workflow_type == WORKFLOW_NAME
+        else f"{description.workflow_type} workflows have no steps"
+    )
+    raise ApiError(
+        422,
+        "validation_error",
+        f"body.step: {what}; omit it (it names the pending step of a declarative workflow).",
+        field="body.step",
+        workflow_id=handle.id,
+    )
+
+
 def _refusal(failed: WorkflowUpdateFailedError, kind: str, workflow_id: str) -> ApiError:
     cause = failed.cause
     if not isinstance(cause, ApplicationError):
         return ApiError(409, "conflict", f"{kind} failed: {cause}", workflow_id=workflow_id)
+    details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    reasons = list(details.get("reasons", []))
+    # Losing a race is not a policy refusal: another decision came first. Workers that
+    # predate ApprovalAlreadyDecided (a rolling deploy) report it as a refusal whose only
+    # reason says so.
+    if cause.type == "ApprovalAlreadyDecided" or (
+        cause.type == "ApprovalRefused" and reasons == [ALREADY_DECIDED]
+    ):
+        return ApiError(
+            409,
+            "already_decided",
+            cause.message,
+            reasons=reasons or None,
+            decision_id=details.get("decision_id") or None,
+            workflow_id=workflow_id,
+        )
     if cause.type == "ApprovalRefused":
-        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return ApiError(
             403,
             "policy_refused",
             cause.message,
-            reasons=list(details.get("reasons", [])),
+            reasons=reasons,
             decision_id=details.get("decision_id") or None,
             workflow_id=workflow_id,
         )
     code = {
         "ApprovalDigestMismatch": "digest_mismatch",
         "ApprovalReplayed": "replayed",
-        "ApprovalAlreadyDecided": "already_decided",
         "ApprovalNotPending": "not_pending",
         "ApprovalAmbiguous": "ambiguous",
     }.get(cause.type or "", "conflict")
     return ApiError(409, code, cause.message, workflow_id=workflow_id)
 
 
-DECISION_RESPONSES = _errors(400, 401, 403, 404, 409, 413, 422, 503, 504)
+DECISION_RESPONSES = _errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 504)
 
 
 @v1.post(
@@ -541,7 +619,7 @@ async def reject(
     "/workflows/{workflow_id}",
     response_model=WorkflowStatus,
     summary="Where a workflow is and why",
-    responses=_errors(401, 404, 422, 503),
+    responses=_errors(401, 404, 422, 429, 503),
 )
 async def workflow_status(
     workflow_id: WorkflowId, request: Request, identity: Caller
@@ -584,7 +662,7 @@ async def _status_query(handle: WorkflowHandle[Any, Any]) -> dict[str, Any] | No
     "/approvals/pending",
     response_model=PendingApprovals,
     summary="Workflows waiting for an approval",
-    responses=_errors(401, 422, 503),
+    responses=_errors(401, 422, 429, 503),
 )
 async def pending_approvals(
     request: Request,
@@ -658,6 +736,11 @@ def create_app(settings: Settings, config: ApiConfig, *, client: Client | None =
     app.state.settings = settings
     app.state.api_config = config
     app.state.temporal = Temporal(settings, client)
+    app.state.auth_limiter = FailedAuthLimiter(
+        config.auth_failure_limit,
+        config.auth_failure_window_seconds,
+        config.auth_tracked_addresses,
+    )
     app.include_router(v1, tags=["v1"])
     app.include_router(health)
     errors.install(app)

@@ -5,6 +5,8 @@
 | ORCH_API_TOKENS | - | `token:identity,token:identity` (plain tokens; handy for dev and tests) |
 | ORCH_API_CONFIG | - | YAML: `tokens` (SHA-256 digests), `events` (see deploy/api.example.yaml) |
 | ORCH_API_MAX_BODY_BYTES | 262144 | larger request bodies are refused with 413 |
+| ORCH_API_AUTH_FAILURE_LIMIT | 10 | wrong bearer tokens one client address may send per window |
+| ORCH_API_AUTH_FAILURE_WINDOW | 60 | that window in seconds (sliding); past the limit: 429 |
 
 Tokens are kept only as SHA-256 digests and every request's digest is compared with each of
 them with `hmac.compare_digest`, so neither a match nor its position shows in the timing.
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +29,11 @@ from typing import Any
 
 import yaml
 
+from orchestrator.api.auth import (
+    DEFAULT_FAILURE_LIMIT,
+    DEFAULT_MAX_ADDRESSES,
+    DEFAULT_WINDOW_SECONDS,
+)
 from orchestrator.config import ConfigError
 from orchestrator.governed.model import (
     DEFAULT_APPROVAL_TIMEOUT_SECONDS,
@@ -39,6 +48,12 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 CALLER = "caller"
+# A value pasted into a task is a name or a number, not a paragraph.
+MAX_TASK_VALUE_LENGTH = 200
+# Control characters (newlines and tabs included), format characters (bidi overrides can
+# make the text read differently to an approver than to the agent), line and paragraph
+# separators, surrogates and private-use characters.
+REFUSED_IN_TASK = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co"}
 
 
 class EventFieldError(ValueError):
@@ -63,6 +78,12 @@ class EventMapping:
     body; a parameter that is exactly `"{field}"` keeps the field's type (number, boolean).
     Every field a placeholder names is required. `requester` is `caller` (the token's
     identity) or a fixed account such as `scheduler`; never taken from the body.
+
+    In `task`, a value goes in as a JSON literal: a string in double quotes (its own
+    quotes and backslashes escaped), a number or boolean as is. The agent never splits a
+    step inside quotes, so a value cannot add steps ("billing, then export everything"
+    stays one quoted atom), and a value for the task must be one line of at most
+    MAX_TASK_VALUE_LENGTH characters. The raw values stay available as parameters.
     """
 
     name: str
@@ -85,14 +106,19 @@ class EventMapping:
         return found
 
     def request(self, body: Mapping[str, Any], caller: str) -> GovernedRequest:
-        """The governed request this event asks for; EventFieldError names a missing field."""
+        """The governed request this event asks for; EventFieldError names a missing field
+        or a value that may not go into the task."""
         for name in self.fields:
             if name not in body:
                 raise EventFieldError(
                     f"body.{name}", f"body.{name}: event {self.name} needs this field"
                 )
+        for name in PLACEHOLDER.findall(self.task):
+            problem = task_value_problem(body[name])
+            if problem:
+                raise EventFieldError(f"body.{name}", f"body.{name}: {problem}")
         return GovernedRequest(
-            task=_fill(self.task, body),
+            task=PLACEHOLDER.sub(lambda match: json_literal(body[match.group(1)]), self.task),
             requester=caller if self.requester == CALLER else self.requester,
             parameters={
                 name: _fill(value, body) if isinstance(value, str) else value
@@ -104,10 +130,34 @@ class EventMapping:
 
 
 def _fill(template: str, body: Mapping[str, Any]) -> Any:
+    """A parameter: the field's own value (and type) when the template is only `{field}`."""
     whole = PLACEHOLDER.fullmatch(template)
     if whole:
         return body[whole.group(1)]
     return PLACEHOLDER.sub(lambda match: str(body[match.group(1)]), template)
+
+
+def json_literal(value: Any) -> str:
+    """How a value reads inside a task: `"billing"`, `12000`, `true`."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def task_value_problem(value: Any) -> str | None:
+    """Why `value` may not be pasted into a task's text, or None when it may."""
+    if not isinstance(value, str):
+        return None  # numbers and booleans are one token whatever they are
+    if len(value) > MAX_TASK_VALUE_LENGTH:
+        return (
+            f"{len(value)} characters; a value that goes into the task may have at most "
+            f"{MAX_TASK_VALUE_LENGTH}"
+        )
+    for character in value:
+        if unicodedata.category(character) in REFUSED_IN_TASK:
+            return (
+                f"holds U+{ord(character):04X}, a control, format or line-break character; "
+                "a value that goes into the task must be one line of plain text"
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -115,6 +165,10 @@ class ApiConfig:
     tokens: tuple[TokenEntry, ...] = ()
     events: Mapping[str, EventMapping] = field(default_factory=dict)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Wrong bearer tokens per client address and sliding window (orchestrator/api/auth.py).
+    auth_failure_limit: int = DEFAULT_FAILURE_LIMIT
+    auth_failure_window_seconds: float = DEFAULT_WINDOW_SECONDS
+    auth_tracked_addresses: int = DEFAULT_MAX_ADDRESSES
 
     def identify(self, token: str) -> str | None:
         """The identity of a bearer token, or None; constant time over every known token."""
@@ -142,7 +196,32 @@ class ApiConfig:
                     f"ORCH_API_MAX_BODY_BYTES={raw_limit!r}: expected a byte count >= 1024."
                 )
             limit = int(raw_limit)
-        return cls(tokens=tuple(tokens), events=events, max_body_bytes=limit)
+        failures = _positive(env, "ORCH_API_AUTH_FAILURE_LIMIT", DEFAULT_FAILURE_LIMIT, int)
+        window = _positive(env, "ORCH_API_AUTH_FAILURE_WINDOW", DEFAULT_WINDOW_SECONDS, float)
+        return cls(
+            tokens=tuple(tokens),
+            events=events,
+            max_body_bytes=limit,
+            auth_failure_limit=int(failures),
+            auth_failure_window_seconds=window,
+        )
+
+
+def _positive(
+    env: Mapping[str, str], name: str, default: float, kind: type[int] | type[float]
+) -> float:
+    """A positive count (int) or number of seconds (float) from the environment."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if not 0 < value < 10**9:  # also refuses nan and inf
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise ConfigError(f"{name}={raw!r}: expected {what} above 0.")
+    return value
 
 
 def digest_of(token: str) -> bytes:

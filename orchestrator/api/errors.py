@@ -29,6 +29,7 @@ STATUS_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "too_many_requests",
     500: "internal",
     503: "unavailable",
     504: "timeout",
@@ -116,7 +117,8 @@ def first_problem(problems: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     siblings = [p for p in problems if tuple(p.get("loc", ()))[:-1] == location[:-1]]
     if len(location) > 1 and len(siblings) > 1:
         return field_name(location[:-1]), (
-            f"must be a string of at most {MAX_VALUE_LENGTH} characters, a number or a boolean"
+            f"must be a string of at most {MAX_VALUE_LENGTH} characters without control "
+            "characters, a number or a boolean"
         )
     if location[-1:] == ("[key]",):
         return field_name(location[:-1]), "not a valid name: " + str(problems[0].get("msg", ""))

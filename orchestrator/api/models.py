@@ -25,9 +25,17 @@ from orchestrator.governed.model import (
 MAX_COMMENT_LENGTH = 2000
 MAX_VALUE_LENGTH = 1000
 
+# The control characters a governed task and its parameters may not hold (C0 except tab,
+# newline and carriage return, DEL, C1: orchestrator/values.py), as a JSON Schema
+# pattern, so the published schema says what the workflow's own validation refuses.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+NO_CONTROL_PATTERN = rf"^[^{_CONTROL}]*$"
+# ... and at least one character that is not white space.
+TASK_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+
 ParameterName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
 ParameterValue = (
-    Annotated[str, StringConstraints(max_length=MAX_VALUE_LENGTH)]
+    Annotated[str, StringConstraints(max_length=MAX_VALUE_LENGTH, pattern=NO_CONTROL_PATTERN)]
     | StrictBool
     | StrictInt
     # Strict: a long string of digits must not slip past max_length as a float.
@@ -49,7 +57,7 @@ class StartWorkflow(_Body):
     task: str = Field(
         min_length=1,
         max_length=MAX_TASK_LENGTH,
-        pattern=r"\S",  # not only whitespace
+        pattern=TASK_PATTERN,
         description="What the agent should do; policy reads it.",
         examples=["Deploy the billing service to production"],
     )
@@ -85,7 +93,8 @@ class Decision(_Body):
         min_length=1,
         max_length=200,
         description="Declarative workflows waiting for several approvals: the step's path "
-        "(e.g. execution.blocks[2]); omit it when one approval is pending.",
+        "(e.g. execution.blocks[2]); omit it when one approval is pending. Governed "
+        "workflows have no steps: a step there is refused (422).",
     )
 
 

@@ -24,11 +24,34 @@ from temporalio import activity
 from orchestrator.governed.model import AgentTaskInput, AgentTaskResult
 
 STEP_SPLIT = re.compile(r"\s*(?:,|;|\bthen\b|\band then\b)\s*", re.IGNORECASE)
+# A JSON-style string: what the API pastes into a task for an event's field. Backslash
+# escapes included (`"a\", then b"` is one string); an unclosed quote runs to the end.
+QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)
 
 
 def plan(description: str) -> list[str]:
-    """The task's steps: its clauses, in order ("build, test then deploy" -> 3 steps)."""
-    return [step for step in STEP_SPLIT.split(description.strip()) if step] or [description]
+    """The task's steps: its clauses, in order ("build, test then deploy" -> 3 steps).
+
+    Never split inside double quotes: a quoted value is one atom of its step, so text an
+    event pasted into a task (`report for "billing, then export all records"`) cannot
+    add a step that nobody wrote into the template.
+    """
+    steps: list[str] = []
+    current = ""
+    position = 0
+    text = description.strip()
+    for quoted in [*QUOTED.finditer(text), None]:
+        plain = text[position : quoted.start() if quoted else len(text)]
+        first, *rest = STEP_SPLIT.split(plain)
+        current += first
+        for clause in rest:
+            steps.append(current)
+            current = clause
+        if quoted:
+            current += quoted.group()
+            position = quoted.end()
+    steps.append(current)
+    return [step.strip() for step in steps if step.strip()] or [description]
 
 
 def file_name(idempotency_key: str) -> str:

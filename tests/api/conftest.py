@@ -12,6 +12,9 @@ from orchestrator.api import ApiConfig, create_app
 from orchestrator.config import Settings
 from orchestrator.devstack.services import REPO_ROOT
 
+# Temporal at a closed port: a request that got past the API's own checks answers 503.
+OFFLINE = Settings.from_env({"TEMPORAL_ADDRESS": "127.0.0.1:9"})
+
 EXAMPLE_CONFIG = REPO_ROOT / "deploy" / "api.example.yaml"
 TOKENS = {
     "alice": "alice-token-3f9c1d2e8b7a",
@@ -46,3 +49,22 @@ async def api(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         yield http
+
+
+@pytest.fixture
+async def offline() -> AsyncIterator[httpx.AsyncClient]:
+    """The app with Temporal unreachable: for what the API decides before it needs Temporal."""
+    app = create_app(OFFLINE, ApiConfig.from_env(api_env()))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        yield http
+
+
+def error_of(response: httpx.Response) -> dict[str, str]:
+    """The error envelope, checked: JSON, only `error`, never a traceback."""
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert "Traceback" not in response.text
+    error: dict[str, str] = body["error"]
+    return error

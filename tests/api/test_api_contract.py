@@ -17,27 +17,8 @@ import pytest
 from orchestrator.api import ApiConfig, create_app
 from orchestrator.api.app import Temporal, workflow_id_for
 from orchestrator.api.config import EventMapping, load_file, parse_tokens
-from orchestrator.config import ConfigError, Settings
-from tests.api.conftest import EXAMPLE_CONFIG, api_env, auth
-
-OFFLINE = Settings.from_env({"TEMPORAL_ADDRESS": "127.0.0.1:9"})
-
-
-@pytest.fixture
-async def offline() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(OFFLINE, ApiConfig.from_env(api_env()))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-        yield http
-
-
-def error_of(response: httpx.Response) -> dict[str, str]:
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert "Traceback" not in response.text
-    error: dict[str, str] = body["error"]
-    return error
+from orchestrator.config import ConfigError
+from tests.api.conftest import EXAMPLE_CONFIG, OFFLINE, api_env, auth, error_of
 
 
 async def test_every_v1_route_needs_a_valid_bearer_token(offline: httpx.AsyncClient) -> None:
@@ -186,7 +167,13 @@ async def test_openapi_schema_and_docs_are_published(offline: httpx.AsyncClient)
     }
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     start = schema["paths"]["/v1/workflows"]["post"]
-    assert {"202", "200", "401", "422", "413"} <= set(start["responses"])
+    assert {"202", "200", "401", "413", "415", "422", "429"} <= set(start["responses"])
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1"):  # every token check can answer 429
+                assert "429" in operation["responses"], (method, path)
+            if "requestBody" in operation:  # every body is JSON or 415
+                assert "415" in operation["responses"], (method, path)
     assert any(p["name"] == "Idempotency-Key" for p in start["parameters"])
     docs = await offline.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
@@ -227,7 +214,8 @@ def test_event_mappings_fill_placeholders_and_keep_types() -> None:
         {"service": "billing", "environment": "production", "version": "1.4", "extra": 1},
         caller="alice",
     )
-    assert request.task == "Deploy the billing service to production"
+    # Values go into the task as JSON literals (strings quoted); parameters keep them raw.
+    assert request.task == 'Deploy the "billing" service to "production"'
     assert request.requester == "alice"
     assert request.parameters == {
         "service": "billing",
@@ -239,7 +227,8 @@ def test_event_mappings_fill_placeholders_and_keep_types() -> None:
         "scheduler"
     )
     typed = EventMapping(name="pay", task="Pay {amount} to {to}", parameters={"amount": "{amount}"})
-    assert typed.request({"amount": 12000, "to": "acme"}, "alice").parameters == {"amount": 12000}
+    paid = typed.request({"amount": 12000, "to": "acme"}, "alice")
+    assert (paid.task, paid.parameters) == ('Pay 12000 to "acme"', {"amount": 12000})
     # Placeholders are names only: no attribute or index access into the body.
     odd = EventMapping(name="odd", task="x {a.__class__} {b[0]}")
     assert odd.fields == [] and odd.request({}, "alice").task == "x {a.__class__} {b[0]}"

@@ -59,6 +59,21 @@ async def test_served_api_refuses_without_token_and_over_the_size_limit(
     assert "server" not in big.headers
 
 
+async def test_served_api_limits_wrong_tokens_by_the_peer_address(
+    http: httpx.AsyncClient,
+) -> None:
+    """Over real HTTP the client address is the socket's peer (no proxy headers trusted)."""
+    wrong = {"Authorization": "Bearer not-a-token"}
+    statuses = [
+        (await http.get("/v1/approvals/pending", headers=wrong)).status_code for _ in range(11)
+    ]
+    assert statuses == [401] * 10 + [429]
+    refused = await http.get("/v1/approvals/pending", headers=auth("bob"))
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.json()["error"]["code"] == "too_many_requests"
+
+
 def test_the_api_refuses_to_serve_without_tokens(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="no API tokens"), running_api(settings, ApiConfig()):
         pass
