@@ -120,6 +120,18 @@ class AuditRecord:
     failure: dict[str, str] | None = None
 
 
+@dataclass
+class UnreadableRun:
+    """A run whose history could not be read into a record (Temporal refused it, or its
+    payloads do not decode): exported as such, so no run is left out silently."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    started_at: str
+    error: str
+
+
 def _time(event: HistoryEvent) -> str:
     moment: datetime = event.event_time.ToDatetime()
     return moment.isoformat(timespec="milliseconds") + "Z"
@@ -153,7 +165,7 @@ async def build_audit(history: WorkflowHistory, converter: DataConverter) -> Aud
         workflow_type=started.workflow_type.name,
         started_at=_time(events[0]),
         requester=str(request.get("requester", "")) if isinstance(request, dict) else "",
-        request=request if isinstance(request, dict) else {"input": request},
+        request=_without_signature(request) if isinstance(request, dict) else {"input": request},
     )
     scheduled: dict[int, tuple[str, Any]] = {}
     approvals: dict[str, AuditApproval] = {}
@@ -253,6 +265,19 @@ async def build_audit(history: WorkflowHistory, converter: DataConverter) -> Aud
         elif kind == "workflow_execution_continued_as_new_event_attributes":
             record.status, record.closed_at = "continued as new", at
     return record
+
+
+def _without_signature(request: dict[str, Any]) -> dict[str, Any]:
+    """The request with its start credential's signature left out.
+
+    Subject, issuer, nonce and target say who vouched for the start; the signature is
+    what the worker checks. A schedule's credential stands for every run of the
+    schedule, so a signature copied out of an export could start more runs.
+    """
+    credential = request.get("credential")
+    if not isinstance(credential, dict) or "signature" not in credential:
+        return request
+    return {**request, "credential": {k: v for k, v in credential.items() if k != "signature"}}
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -11,17 +11,25 @@ rewritten and re-hashed from scratch, which a hash chain alone (no secret) canno
 Two line formats: `jsonl` (one entry a line) and `cloudevents` (one CloudEvents 1.0
 JSON event a line, the entry as `data`; the chain fields are repeated as extension
 attributes `auditseq`, `auditprevhash`, `audithash`). Pure: no Temporal, no I/O.
+
+Histories are input from anyone with a Temporal client, so nothing in one may break the
+stream. A run whose history could not be read is one `kind: unreadable` entry naming it.
+A value canonical JSON cannot carry (NaN or an infinity, text with a lone surrogate,
+nesting deeper than MAX_DEPTH) is exported as text in its place, and the entry lists
+each such place under `unencodable`. The trailer counts the runs affected either way
+(`unreadable_runs`), so a stream that is not a faithful copy of every run says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orchestrator.audit import AuditRecord
+from orchestrator.audit import AuditRecord, UnreadableRun
 from orchestrator.digest import canonical_json
 
 GENESIS = "0" * 64
@@ -29,6 +37,12 @@ FORMATS = ("jsonl", "cloudevents")
 TRAILER = "end"
 EVENT_TYPE = "dev.policy-orchestrator.audit."
 EVENT_SOURCE = "/policy-orchestrator/audit"
+UNREADABLE = "unreadable"
+# Far deeper than any request validation accepts, far shallower than Python's recursion
+# limit, so walking (and encoding) what is kept can never exhaust the stack.
+MAX_DEPTH = 128
+# Places named per entry; a value with thousands of NaNs names the first ones and a count.
+MAX_UNENCODABLE_NAMED = 10
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
@@ -72,20 +86,128 @@ def record_entries(record: AuditRecord) -> list[dict[str, Any]]:
     return [request, *middle, outcome]
 
 
+def unreadable_entry(run: UnreadableRun) -> dict[str, Any]:
+    """The one entry of a run whose history could not be read: which run, and why not."""
+    return {
+        "workflow_id": run.workflow_id,
+        "run_id": run.run_id,
+        "workflow_type": run.workflow_type,
+        "trace_id": None,
+        "kind": UNREADABLE,
+        "at": run.started_at,
+        "error": run.error,
+    }
+
+
+def run_entries(run: AuditRecord | UnreadableRun) -> list[dict[str, Any]]:
+    """The entries of one run, read or not."""
+    if isinstance(run, UnreadableRun):
+        return [unreadable_entry(run)]
+    return record_entries(run)
+
+
 def chain(bodies: Iterable[dict[str, Any]], **trailer: Any) -> list[dict[str, Any]]:
     """Link the entries and append the trailer (`trailer` adds fields such as exported_at)."""
     entries: list[dict[str, Any]] = []
     previous = GENESIS
-    for body in [*bodies, {"kind": TRAILER, **trailer}]:
-        # Round-trip through JSON first, so the hash covers exactly what a reader parses.
-        entry = json.loads(canonical_json(body))
-        entry.update(seq=len(entries), prev_hash=previous)
-        if entry["kind"] == TRAILER:
-            entry.update(count=len(entries), head=previous)
-        entry["hash"] = entry_hash(entry)
+    affected: set[tuple[Any, Any]] = set()
+    for body in bodies:
+        entry = _linked(_encodable(body), len(entries), previous)
+        if entry.get("kind") == UNREADABLE or entry.get("unencodable"):
+            affected.add((entry.get("workflow_id"), entry.get("run_id")))
         previous = entry["hash"]
         entries.append(entry)
+    closing = _encodable({"kind": TRAILER, **trailer})
+    closing.update(count=len(entries), head=previous, unreadable_runs=len(affected))
+    entries.append(_linked(closing, len(entries), previous))
     return entries
+
+
+def _linked(body: dict[str, Any], seq: int, previous: str) -> dict[str, Any]:
+    # Round-trip through JSON first, so the hash covers exactly what a reader parses.
+    entry: dict[str, Any] = json.loads(canonical_json(body))
+    entry.update(seq=seq, prev_hash=previous)
+    entry["hash"] = entry_hash(entry)
+    return entry
+
+
+def _encodable(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` as canonical JSON can carry it; what it could not is listed in `unencodable`."""
+    places: list[str] = []
+    value = plain(body, "", places)
+    clean: dict[str, Any] = value if isinstance(value, dict) else {"value": value}
+    if places:
+        named = places[:MAX_UNENCODABLE_NAMED]
+        if len(places) > len(named):
+            named.append(f"and {len(places) - len(named)} more")
+        clean["unencodable"] = named
+    return clean
+
+
+def plain(value: Any, path: str, places: list[str], depth: int = 0) -> Any:
+    """`value` with only what JSON can carry; each substitution is appended to `places`.
+
+    Never raises on a value decoded from history: NaN and infinities become the text
+    JSON readers know them by ("NaN", "Infinity"), text that is not valid Unicode keeps
+    its lone surrogates as \\uXXXX escapes, nesting deeper than MAX_DEPTH and objects of
+    other types become a description of what was there.
+    """
+    # A path 128 levels deep is no help to read: its start and end say where it is.
+    where = (path if len(path) <= 100 else f"{path[:48]}...{path[-48:]}") or "(entry)"
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        text = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        places.append(f"{where}: {text} is not a JSON number; exported as the text {text!r}")
+        return text
+    if isinstance(value, str):
+        return _text(value, where, places)
+    if depth >= MAX_DEPTH:
+        places.append(f"{where}: nested deeper than {MAX_DEPTH} levels; not exported")
+        return f"<nested deeper than {MAX_DEPTH} levels>"
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            name = _text(key if isinstance(key, str) else str(key), f"{where} (a key)", places)
+            result[name] = plain(item, f"{path}.{name}" if path else name, places, depth + 1)
+        return result
+    if isinstance(value, list | tuple):
+        return [plain(item, f"{path}[{i}]", places, depth + 1) for i, item in enumerate(value)]
+    places.append(f"{where}: a {type(value).__name__}, not JSON; exported as its text")
+    try:
+        return _text(str(value), where, places)
+    except Exception:  # a str() that fails is still no reason to lose the stream
+        return f"<{type(value).__name__}>"
+
+
+def _text(text: str, where: str, places: list[str]) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        places.append(f"{where}: not valid Unicode text; exported with \\u escapes")
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def problem_runs(entries: Iterable[dict[str, Any]]) -> list[str]:
+    """One line per run the stream could not carry faithfully: unreadable, or with values
+    exported as text; each names the workflow, the run and what happened."""
+    found: dict[tuple[Any, Any], list[str]] = {}
+    for entry in entries:
+        if entry.get("kind") == UNREADABLE:
+            what = [f"history unreadable: {entry.get('error')}"]
+        elif entry.get("unencodable"):
+            what = [f"{entry.get('kind')} record: {place}" for place in entry["unencodable"]]
+        else:
+            continue
+        key = (entry.get("workflow_id"), entry.get("run_id"))
+        found.setdefault(key, []).extend(what)
+    return [
+        f"{workflow_id} (run {run_id}): {'; '.join(what)}"
+        for (workflow_id, run_id), what in found.items()
+    ]
 
 
 def head(entries: Sequence[dict[str, Any]]) -> str:

@@ -43,6 +43,7 @@ from temporalio.service import RPCError
 
 from orchestrator.governed.model import REQUESTER_PATTERN, GovernedRequest
 from orchestrator.governed.workflow import POLICY_DECISION, REQUESTER, WORKFLOW_NAME
+from orchestrator.identity import IdentityKey
 
 SCHEDULE_ID_PREFIX = "sched-"
 SCHEDULE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -138,6 +139,36 @@ def definition_start(path: Path, requester: str) -> ScheduledStart:
         label=name,
         definition=name,
     )
+
+
+def signed_start(start: ScheduledStart, key: IdentityKey, schedule_id: str) -> ScheduledStart:
+    """`start` with the creator's start credential, standing for every run of the schedule.
+
+    Temporal names the runs `<schedule_id>-<scheduled time>`, unknown until each is due,
+    so the credential names the schedule and the worker checks each run's id against it.
+    IdentityError when the key may not sign for the requester.
+    """
+    # Imported here: starts.py imports the declarative model, which this module loads
+    # only when a schedule is made (see definition_start).
+    from orchestrator import starts
+
+    try:
+        argument = starts.signed(start.argument, key, schedule_id, schedule_id=schedule_id)
+    except ValueError as error:  # canonical JSON refuses NaN and lone surrogates
+        raise ScheduleInputError(f"cannot sign what the schedule starts: {error}") from None
+    return replace(start, argument=argument)
+
+
+def shown_request(request: Any) -> Any:
+    """What `describe` shows of the stored request: its credential without the signature.
+
+    A schedule's credential stands for every run of it; its signature is for the worker,
+    not for every terminal and script that describes the schedule.
+    """
+    if not isinstance(request, dict) or not isinstance(request.get("credential"), dict):
+        return request
+    credential = {k: v for k, v in request["credential"].items() if k != "signature"}
+    return {**request, "credential": credential}
 
 
 # --- when it runs ----------------------------------------------------------------------
@@ -514,7 +545,7 @@ async def summarize(
         task_queue=action.task_queue,
         workflow_id_prefix=f"{action.id}-",
         requester=description.typed_search_attributes.get(REQUESTER),
-        request=request,
+        request=shown_request(request),
         when=when(schedule.spec),
         overlap=OVERLAP_NAMES.get(schedule.policy.overlap, str(schedule.policy.overlap)),
         actions_taken=info.num_actions,

@@ -9,9 +9,10 @@ Pure: no Temporal, no I/O, so the counting is tested exactly.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from orchestrator.audit import AuditRecord
+from orchestrator.audit import AuditRecord, UnreadableRun
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,20 @@ class ShadowReport:
     reasons_removed: dict[str, int] = field(default_factory=dict)
     error_messages: dict[str, int] = field(default_factory=dict)
     workflows: list[AffectedWorkflow] = field(default_factory=list)
+    # Runs whose history could not be read: not counted above, and named so it shows.
+    unreadable: list[str] = field(default_factory=list)
 
 
-def summarise(records: list[AuditRecord], since: str | None = None) -> ShadowReport:
-    report = ShadowReport(since=since, workflow_runs=len(records))
+def summarise(
+    records: list[AuditRecord],
+    since: str | None = None,
+    unreadable: Sequence[UnreadableRun] = (),
+) -> ShadowReport:
+    report = ShadowReport(
+        since=since,
+        workflow_runs=len(records) + len(unreadable),
+        unreadable=[f"{run.workflow_id} (run {run.run_id}): {run.error}" for run in unreadable],
+    )
     revisions: Counter[str] = Counter()
     changes: Counter[str] = Counter()
     by_action: Counter[str] = Counter()
@@ -101,6 +112,9 @@ def render(report: ShadowReport, limit: int = 20) -> str:
     """The report for a terminal: totals, then what would change, where and why."""
     scope = f"workflows started since {report.since}" if report.since else "all workflows"
     lines = [f"shadow policy report: {scope} ({report.workflow_runs} runs)"]
+    if report.unreadable:
+        lines.append(f"  {len(report.unreadable)} run(s) unreadable, not counted:")
+        lines += [f"    {run}" for run in report.unreadable[:limit]]
     if not report.evaluated:
         lines.append(
             f"  no decision carries a shadow result ({report.decisions} decisions): is a "

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from orchestrator.cli import api, audit, commands, definitions, policy, schedule
 from orchestrator.cli.errors import CliError, UsageError
+from orchestrator.cli.parsing import positive_int, seconds, tcp_port, undecodable_argument
 from orchestrator.codec import CodecError
 from orchestrator.config import ConfigError, Settings
+from orchestrator.identity import IdentityError
 from telemetry.tracing import TracingConfigError
+
+# What a shell reports for a process that SIGPIPE ended (128 + 13), like `seq 1e9 | head`.
+BROKEN_PIPE_EXIT = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,11 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     codec = sub.add_parser("codec-server", help="decrypt payloads for the Temporal Web UI")
     codec.add_argument("--host", default="127.0.0.1")
-    codec.add_argument("--port", type=int, default=8089)
+    codec.add_argument("--port", type=tcp_port, default=8089)
 
     start = sub.add_parser("start", help="start a governed workflow")
     start.add_argument("--task", required=True, help="what the agent should do")
-    start.add_argument("--requester", required=True, help="who asks (a user id, e.g. alice)")
+    start.add_argument(
+        "--requester",
+        help="who asks (a user id, e.g. alice; default ORCH_IDENTITY); the start is signed "
+        "with the key of ORCH_IDENTITY, else of the requester",
+    )
     start.add_argument(
         "--param", action="append", default=[], metavar="K=V", help="task parameter (repeatable)"
     )
@@ -82,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", help="recent governed and declarative workflows")
     listing.add_argument("--pending", action="store_true", help="only those awaiting approval")
-    listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    listing.add_argument(
+        "--limit", type=positive_int, default=20, help="at most this many (default 20)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
 
     auditing = sub.add_parser(
@@ -114,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("workflow_id", metavar="ID")
     trace.add_argument("--json", action="store_true", help="print the raw spans as JSON")
     trace.add_argument(
-        "--wait", type=float, default=10.0, metavar="SECONDS", help="how long to wait for spans"
+        "--wait", type=seconds, default=10.0, metavar="SECONDS", help="how long to wait for spans"
     )
     definitions.add_commands(sub)
     schedule.add_commands(sub)
@@ -131,14 +144,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     turn a correct answer into exit code 134 or 139 for the scripts that rely on it.
     Spans are flushed before this, when each command's tracing shuts down.
     """
-    code = _run(argv)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    # Text from history (a task, a parameter) may hold what UTF-8 cannot encode: shown
+    # escaped rather than failing the command halfway through its output.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        code = _run(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _reader_gone()
+    with contextlib.suppress(BrokenPipeError):  # `2>&1 | head`: stderr's reader is gone too
+        sys.stderr.flush()
     os._exit(code)
 
 
-def _run(argv: Sequence[str] | None) -> int:
+def _reader_gone() -> int:
+    """The reader of stdout went away (`orchestrator list | head -1`): leave quietly.
+
+    Exit 141, what a shell shows for tools SIGPIPE ends, not 0: the output was cut, and
+    `audit export | gzip > f` with a failed gzip must not look like a complete export.
+    """
+    # Whatever is still buffered would fail again at every later flush: send it nowhere.
+    with contextlib.suppress(OSError, ValueError):  # stdout is no file: nothing to redirect
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return BROKEN_PIPE_EXIT
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
+    undecodable = undecodable_argument(argv, set(_value_options(parser)))
+    if undecodable:
+        print(f"orchestrator: {undecodable}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     try:
         if args.command == "audit" and args.workflow_id == "verify":
@@ -154,11 +194,23 @@ def _run(argv: Sequence[str] | None) -> int:
         if args.command == "definition":
             return definitions.validate_command(args)
         return asyncio.run(commands.run(args, settings))
-    except (CodecError, ConfigError, TracingConfigError, UsageError) as error:
+    except (CodecError, ConfigError, IdentityError, TracingConfigError, UsageError) as error:
         print(f"orchestrator: {error}", file=sys.stderr)
         return 2
     except CliError as error:
         print(f"orchestrator: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        return _reader_gone()
     except KeyboardInterrupt:
         return 130
+
+
+def _value_options(parser: argparse.ArgumentParser) -> Iterator[str]:
+    """Every option string, in every sub-command, that takes a value (`--task TEXT`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _value_options(sub)
+        elif action.option_strings and action.nargs != 0:
+            yield from action.option_strings

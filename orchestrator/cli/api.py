@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from orchestrator.cli.parsing import tcp_port
 from orchestrator.config import ConfigError, Settings
 from telemetry.logs import setup_logging
 from telemetry.tracing import setup_tracing
@@ -27,7 +28,7 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         "file in ORCH_API_CONFIG, which also maps events to tasks (deploy/api.example.yaml).",
     )
     api.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    api.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    api.add_argument("--port", type=tcp_port, default=8080, help="port (default 8080)")
 
 
 def build_server(args: argparse.Namespace, settings: Settings, config: ApiConfig) -> uvicorn.Server:

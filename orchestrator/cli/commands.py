@@ -11,9 +11,10 @@ from dataclasses import asdict
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import Span, Status, StatusCode
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -25,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestrator import worker as worker_process
 from orchestrator.approval import APPROVE
 from orchestrator.approvals_client import ApprovalAmbiguous, send_decision
-from orchestrator.cli import audit, definitions, policy, render, schedule
+from orchestrator.cli import audit, definitions, policy, render, schedule, starting
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds, parameters
 from orchestrator.codec import CodecError, EncryptionCodec, KeyRing
@@ -74,14 +75,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 from orchestrator.cli.trace import show_trace
 
                 return await show_trace(args, settings, await _client(settings))
+            # Checked before connecting: bad input is a usage error even when Temporal is down.
+            if args.command in ("start", "run"):
+                return await _start_command(args, settings, span)
             client = await _client(settings)
             handler = {
                 "audit": audit.audit,
                 "history": audit.history,
-                "run": definitions.handle,
                 "schedule": schedule.handle,
                 "policy": policy.handle,
-                "start": start,
                 "approve": decide,
                 "reject": decide,
                 "status": status,
@@ -96,6 +98,20 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         tracing.shutdown()
 
 
+async def _start_command(args: argparse.Namespace, settings: Settings, span: Span) -> int:
+    """`start` and `run`: the input is checked before connecting, so bad input is a usage
+    error (or a refusal) that names itself even while Temporal is down."""
+    try:
+        if args.command == "start":
+            governed = start_request(args, settings)
+            return await start_prepared(args, settings, await _client(settings), governed)
+        declarative = definitions.prepare(args, settings)
+        return await definitions.run_prepared(args, settings, await _client(settings), declarative)
+    except CliError as error:
+        span.set_status(Status(StatusCode.ERROR, str(error)))
+        raise
+
+
 async def _client(settings: Settings) -> Client:
     try:
         return await connect(settings.temporal)
@@ -106,26 +122,46 @@ async def _client(settings: Settings) -> Client:
         ) from None
 
 
-async def start(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+def start_request(
+    args: argparse.Namespace, settings: Settings
+) -> starting.Prepared[GovernedRequest]:
+    """What `start` starts and the key that signs it; all of it checked before connecting,
+    so bad input is named even while Temporal is down."""
+    requester = starting.requester_of(args.requester, settings)
     request = GovernedRequest(
         task=args.task,
-        requester=args.requester,
+        requester=requester,
         parameters=parameters(args.param),
         kind=args.kind,
-        approval_timeout_seconds=duration_seconds(args.approval_timeout, "--approval-timeout"),
+        approval_timeout_seconds=duration_seconds(
+            args.approval_timeout, "--approval-timeout", positive=True
+        ),
         on_policy_unavailable=args.on_policy_unavailable,
-        policy_budget_seconds=duration_seconds(args.policy_budget, "--policy-budget"),
+        policy_budget_seconds=duration_seconds(
+            args.policy_budget, "--policy-budget", positive=True
+        ),
     )
     problems = request.problems()
     if problems:
         raise CliError("invalid request: " + "; ".join(problems))
+    # Before any id is chosen: an identity that may not ask for this starts nothing.
+    return starting.Prepared(request, starting.signing_key(settings, requester))
+
+
+async def start_prepared(
+    args: argparse.Namespace,
+    settings: Settings,
+    client: Client,
+    prepared: starting.Prepared[GovernedRequest],
+) -> int:
     workflow_id = args.id or f"governed-{uuid.uuid4().hex[:12]}"
-    handle = await client.start_workflow(
+    handle = await starting.start_signed(
+        client,
         WORKFLOW_NAME,
-        request,
-        id=workflow_id,
-        task_queue=settings.temporal.task_queue,
-        result_type=GovernedResult,
+        starting.signed_request(prepared.request, prepared.key, workflow_id),
+        workflow_id,
+        settings,
+        GovernedResult,
     )
     trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
     started = {
@@ -196,6 +232,10 @@ async def decide(args: argparse.Namespace, settings: Settings, client: Client) -
     except IdentityError as error:
         raise UsageError(str(error)) from None
     try:
+        # A closed workflow waits for nothing. Asked first, because the status query a
+        # decision starts with would need a worker to replay it, and the update's own
+        # answer ("workflow execution already completed") reads like a missing workflow.
+        await _refuse_closed(handle, kind)
         receipt = await send_decision(handle, kind, key, subject, args.comment, args.step)
     except ApprovalAmbiguous as error:
         raise CliError(f"{kind} refused: {error}") from None
@@ -203,7 +243,15 @@ async def decide(args: argparse.Namespace, settings: Settings, client: Client) -
         cause = error.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise CliError(f"{kind} refused: {message}") from None
+    except WorkflowQueryFailedError as error:
+        raise CliError(
+            f"{kind} refused: {args.workflow_id}: status query failed: {error}"
+        ) from None
     except RPCError as error:
+        if _already_closed(error):  # it closed between the check and the update
+            raise CliError(
+                f"workflow {args.workflow_id} has already finished; there is nothing to {kind}."
+            ) from None
         raise CliError(_rpc_message(error, args.workflow_id)) from None
     if args.json:
         print(json.dumps(asdict(receipt), indent=2))
@@ -219,6 +267,29 @@ async def decide(args: argparse.Namespace, settings: Settings, client: Client) -
             f"(decision {receipt.decision_id}{progress})"
         )
     return 0
+
+
+async def _refuse_closed(handle: WorkflowHandle[Any, Any], kind: str) -> None:
+    """CliError when the workflow has finished: nothing waits for a decision any more."""
+    description = await handle.describe()
+    status = description.status
+    if status is None or status == WorkflowExecutionStatus.RUNNING:
+        return
+    closed = (
+        f", closed {description.close_time.isoformat(timespec='seconds')}"
+        if description.close_time
+        else ""
+    )
+    raise CliError(
+        f"workflow {handle.id} has already finished (status {status.name}{closed}); "
+        f"there is nothing to {kind}."
+    )
+
+
+def _already_closed(error: RPCError) -> bool:
+    # What Temporal answers for an update to a closed workflow (the API's 409
+    # workflow_closed, orchestrator/api/app.py, tells it apart the same way).
+    return error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message
 
 
 async def status(args: argparse.Namespace, settings: Settings, client: Client) -> int:

@@ -2,6 +2,8 @@
 
 `definition validate FILE` checks a definition without Temporal: exit 0 valid, 1 invalid
 (every problem printed with its path) or unreadable, 2 usage (no such file).
+`definition validate DIR` checks every *.yaml, *.yml and *.json file in it, one verdict
+each: exit 0 all valid, 1 any invalid or unreadable, 2 no definition file there.
 `definition catalog` lists the activities definitions may name; `definition schema`
 prints the JSON Schema for editors. `run FILE --requester NAME` validates the same way
 and starts a DeclarativeWorkflow only when the definition is valid; `--wait` waits for
@@ -21,10 +23,9 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.exceptions import ApplicationError, FailureError
 
-from orchestrator.cli import render
+from orchestrator.cli import render, starting
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.config import Settings
 from orchestrator.declarative.catalog import installed_catalog
@@ -42,6 +43,7 @@ from orchestrator.declarative.validate import SCHEMA, Problem, problems
 from orchestrator.declarative.workflow import WORKFLOW_NAME
 from orchestrator.governed.model import REQUESTER_PATTERN
 
+DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
 OUTCOME_BY_ERROR_TYPE = {
     "PolicyDenied": "denied",
     "ApprovalRejected": "rejected",
@@ -57,9 +59,11 @@ def add_commands(subparsers: Any) -> None:
     )
     actions = definition.add_subparsers(dest="definition_command", required=True, metavar="ACTION")
     validate = actions.add_parser(
-        "validate", help="check a definition file (YAML or JSON): every problem with its path"
+        "validate",
+        help="check a definition file (YAML or JSON), or every one in a directory: every "
+        "problem with its path",
     )
-    validate.add_argument("file", metavar="FILE")
+    validate.add_argument("file", metavar="FILE|DIR")
     validate.add_argument("--json", action="store_true", help="print JSON")
     listing = actions.add_parser("catalog", help="the activities a definition may use")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -67,7 +71,12 @@ def add_commands(subparsers: Any) -> None:
 
     run = subparsers.add_parser("run", help="validate a definition file and run it")
     run.add_argument("file", metavar="FILE", help="the definition (YAML or JSON)")
-    run.add_argument("--requester", required=True, help="who asks (a user id, e.g. alice)")
+    run.add_argument(
+        "--requester",
+        required=True,
+        help="who asks (a user id, e.g. alice); the start is signed with the key of "
+        "ORCH_IDENTITY, else of the requester",
+    )
     run.add_argument("--id", help="workflow id (default: declarative-<name>-<random>)")
     run.add_argument("--wait", action="store_true", help="wait for the outcome")
     run.add_argument("--json", action="store_true", help="print JSON")
@@ -80,28 +89,61 @@ def validate_command(args: argparse.Namespace) -> int:
         return 0
     if args.definition_command == "catalog":
         return _catalog(args)
-    document = _load(args.file)
-    found = problems(document, installed_catalog(), args.file)
-    name = definition_name(document, args.file) if isinstance(document, dict) else "?"
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "file": args.file,
-                    "valid": not found,
-                    "workflowName": name,
-                    "problems": [asdict(problem) for problem in found],
-                },
-                indent=2,
-            )
+    path = Path(args.file)
+    if not path.is_dir():
+        report = _validate_file(path)
+        print(json.dumps(report, indent=2) if args.json else _report_text(report))
+        return 0 if report["valid"] else 1
+    files = sorted(
+        child for child in path.iterdir() if child.is_file() and child.suffix in DEFINITION_SUFFIXES
+    )
+    if not files:
+        raise UsageError(
+            f"{path}: a directory with no definition files ({', '.join(DEFINITION_SUFFIXES)})."
         )
-    elif found:
-        print(f"{args.file}: {len(found)} problem(s)")
-        for problem in found:
-            print(f"  {problem}")
+    reports = [_validate_file(file, one_of_many=True) for file in files]
+    if args.json:
+        print(json.dumps(reports, indent=2))
     else:
-        print(f"{args.file}: valid ({_shape(document, args.file)})")
-    return 1 if found else 0
+        print("\n".join(_report_text(report) for report in reports))
+        invalid = sum(not report["valid"] for report in reports)
+        print(f"{path}: {len(reports) - invalid} of {len(reports)} definition(s) valid")
+    return 0 if all(report["valid"] for report in reports) else 1
+
+
+def _validate_file(path: Path, *, one_of_many: bool = False) -> dict[str, Any]:
+    """One file's verdict. A file that cannot be read is a CliError on its own, and in a
+    directory one more invalid file, with that as its error, so the others still count."""
+    source = str(path)
+    if not path.exists():
+        raise UsageError(f"{source}: no such file.")
+    try:
+        document = load_file(path)
+    except LoadError as error:
+        if not one_of_many:
+            raise CliError(str(error)) from None
+        return {"file": source, "valid": False, "error": str(error), "problems": []}
+    found = problems(document, installed_catalog(), source)
+    name = definition_name(document, source) if isinstance(document, dict) else "?"
+    report: dict[str, Any] = {
+        "file": source,
+        "valid": not found,
+        "workflowName": name,
+        "problems": [asdict(problem) for problem in found],
+    }
+    if not found:
+        report["shape"] = _shape(document, source)
+    return report
+
+
+def _report_text(report: dict[str, Any]) -> str:
+    if report.get("error"):
+        return str(report["error"])
+    if report["valid"]:
+        return f"{report['file']}: valid ({report['shape']})"
+    lines = [f"{report['file']}: {len(report['problems'])} problem(s)"]
+    lines += [f"  {Problem(**problem)}" for problem in report["problems"]]
+    return "\n".join(lines)
 
 
 def _catalog(args: argparse.Namespace) -> int:
@@ -118,10 +160,13 @@ def _catalog(args: argparse.Namespace) -> int:
 
 
 def _load(file: str) -> Any:
-    if not Path(file).exists():
+    path = Path(file)
+    if not path.exists():
         raise UsageError(f"{file}: no such file.")
+    if path.is_dir():
+        raise UsageError(f"{file}: a directory; run takes one definition file.")
     try:
-        return load_file(file)
+        return load_file(path)
     except LoadError as error:
         raise CliError(str(error)) from None
 
@@ -132,33 +177,47 @@ def _shape(document: dict[str, Any], source: str) -> str:
     return f"{definition.name}: {definition.steps} step(s), depth {definition.depth}{form}"
 
 
-async def handle(args: argparse.Namespace, settings: Settings, client: Client) -> int:
-    """`orchestrator run FILE`: validate, then start (and with --wait, await) the workflow."""
+def prepare(args: argparse.Namespace, settings: Settings) -> starting.Prepared[DeclarativeRequest]:
+    """The request `run FILE` starts and the key that signs it, checked without Temporal."""
+    requester: str = args.requester
     document = _load(args.file)
     found = problems(document, installed_catalog(), args.file)
     if found:
         raise CliError(_invalid_message(args.file, found))
-    if not REQUESTER_PATTERN.match(args.requester):
+    if not REQUESTER_PATTERN.match(requester):
         raise CliError(
-            f"--requester {args.requester!r}: a user id like 'alice' "
+            f"--requester {requester!r}: a user id like 'alice' "
             "(lower case letters, digits, . _ @ -)"
         )
-    name = definition_name(document, args.file)
+    request = DeclarativeRequest(
+        definition=document, requester=requester, source=Path(args.file).name
+    )
+    # Before any id is chosen: an identity that may not ask for this starts nothing.
+    return starting.Prepared(request, starting.signing_key(settings, requester))
+
+
+async def handle(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    """`orchestrator run FILE`: validate, then start (and with --wait, await) the workflow."""
+    return await run_prepared(args, settings, client, prepare(args, settings))
+
+
+async def run_prepared(
+    args: argparse.Namespace,
+    settings: Settings,
+    client: Client,
+    prepared: starting.Prepared[DeclarativeRequest],
+) -> int:
+    request = prepared.request
+    name = definition_name(request.definition, args.file)
     workflow_id = args.id or f"declarative-{_slug(name)}-{uuid.uuid4().hex[:8]}"
-    try:
-        handle_ = await client.start_workflow(
-            WORKFLOW_NAME,
-            DeclarativeRequest(
-                definition=document, requester=args.requester, source=Path(args.file).name
-            ),
-            id=workflow_id,
-            task_queue=settings.temporal.task_queue,
-            result_type=DeclarativeResult,
-        )
-    except WorkflowAlreadyStartedError:
-        raise CliError(f"a workflow with id {workflow_id!r} is already running.") from None
-    except RPCError as error:
-        raise CliError(f"Temporal refused to start {workflow_id}: {error.message}") from None
+    handle_ = await starting.start_signed(
+        client,
+        WORKFLOW_NAME,
+        starting.signed_request(request, prepared.key, workflow_id),
+        workflow_id,
+        settings,
+        DeclarativeResult,
+    )
     started = {
         "workflow_id": workflow_id,
         "run_id": handle_.result_run_id,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 
 from temporalio.client import Client
 
 from orchestrator import shadow_report
-from orchestrator.cli.audit import governed_records, since_timestamp
+from orchestrator.audit import AuditRecord, UnreadableRun
+from orchestrator.cli.audit import governed_runs, since_timestamp
 from orchestrator.config import Settings
 
 
@@ -32,7 +34,18 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 async def handle(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    """Exit 0 even when some run is unreadable: the report is advisory and names those runs
+    (in it and on stderr); `audit export` is the record that fails for them."""
     since = since_timestamp(args.since)
-    report = shadow_report.summarise(await governed_records(client, since), since)
+    runs = await governed_runs(client, since)
+    records = [run for run in runs if isinstance(run, AuditRecord)]
+    unreadable = [run for run in runs if isinstance(run, UnreadableRun)]
+    for run in unreadable:
+        print(
+            f"orchestrator: shadow-report: {run.workflow_id} (run {run.run_id}) not counted: "
+            f"{run.error}",
+            file=sys.stderr,
+        )
+    report = shadow_report.summarise(records, since, unreadable)
     print(json.dumps(asdict(report), indent=2) if args.json else shadow_report.render(report))
     return 0

@@ -14,9 +14,9 @@ from temporalio.client import Client, ScheduleAlreadyRunningError, ScheduleHandl
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import schedules
-from orchestrator.cli import render
+from orchestrator.cli import render, starting
 from orchestrator.cli.errors import CliError, UsageError
-from orchestrator.cli.parsing import duration_seconds, parameters
+from orchestrator.cli.parsing import duration_seconds, parameters, positive_int
 from orchestrator.config import Settings
 from orchestrator.governed.model import GovernedRequest
 from orchestrator.schedules import Changes, ScheduleInputError, ScheduleSummary, Timing
@@ -39,7 +39,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     what.add_argument("--task", help="what the agent should do on each run")
     what.add_argument("--definition", type=Path, metavar="FILE", help="a workflow definition")
     create.add_argument(
-        "--requester", required=True, help="who each run is for (policy checks them on every run)"
+        "--requester",
+        required=True,
+        help="who each run is for (policy checks them on every run); the schedule is signed "
+        "with the key of ORCH_IDENTITY, else of the requester",
     )
     create.add_argument(
         "--param", action="append", default=[], metavar="K=V", help="task parameter (repeatable)"
@@ -63,7 +66,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     create.add_argument("--json", action="store_true", help="print JSON")
 
     listing = sub.add_parser("list", help="the schedules, with their next run")
-    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument(
+        "--limit", type=positive_int, default=50, help="at most this many (default 50)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
 
     describe = sub.add_parser("describe", help="a schedule: when, what, next runs, recent runs")
@@ -157,23 +162,26 @@ async def handle(args: argparse.Namespace, settings: Settings, client: Client) -
 
 
 async def create(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    requester: str = args.requester
     if args.definition is not None:
         if args.param or args.kind or args.approval_timeout:
             raise UsageError("--param, --kind and --approval-timeout go with --task only.")
-        start = schedules.definition_start(args.definition, args.requester)
+        start = schedules.definition_start(args.definition, requester)
     else:
         start = schedules.governed_start(
             GovernedRequest(
                 task=args.task,
-                requester=args.requester,
+                requester=requester,
                 parameters=parameters(args.param),
                 kind=args.kind,
                 approval_timeout_seconds=duration_seconds(
-                    args.approval_timeout or "24h", "--approval-timeout"
+                    args.approval_timeout or "24h", "--approval-timeout", positive=True
                 ),
             )
         )
     schedule_id = schedules.check_schedule_id(args.id or schedules.default_schedule_id(start.label))
+    # The creator's key vouches for every run: each is checked by policy as this requester.
+    start = schedules.signed_start(start, starting.signing_key(settings, requester), schedule_id)
     times = _times(args)
     if times is None:
         raise UsageError("say when it runs: --interval, --cron or --at.")
@@ -237,8 +245,6 @@ def _times(args: argparse.Namespace) -> Timing | None:
 
 
 async def list_schedules(args: argparse.Namespace, client: Client) -> int:
-    if args.limit < 1:
-        raise UsageError("--limit must be at least 1.")
     rows = await schedules.list_schedules(client, args.limit)
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -18,7 +18,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
 from orchestrator import audit_chain
-from orchestrator.audit import AuditRecord, build_audit
+from orchestrator.audit import AuditRecord, UnreadableRun, build_audit
 from orchestrator.audit_chain import (
     APPENDED,
     EDITED,
@@ -333,3 +333,73 @@ async def test_a_policy_call_out_of_budget_is_an_unavailable_decision() -> None:
     )
     assert "OpaUnreachable: OPA unreachable" in decision.reasons[0]
     assert not [step for step in record.steps if step.activity == POLICY_ACTIVITY]
+
+
+# --- values from history that JSON cannot carry ----------------------------------------
+
+
+def test_values_json_cannot_carry_are_text_in_their_place_and_named() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(audit_chain.MAX_DEPTH + 10):
+        inner["a"] = {}
+        inner = inner["a"]
+    body = {
+        "workflow_id": "w-1",
+        "run_id": "r-1",
+        "kind": "request",
+        "at": "2026-12-01T00:00:00.000Z",
+        "request": {
+            "parameters": {"amount": float("nan"), "limit": float("inf"), "fine": 1.5},
+            "task": "report \udcff",
+            "args": [float("-inf"), "\ud800", b"raw"],
+            "deep": deep,
+        },
+    }
+    entries = audit_chain.chain([body], exported_at="2026-12-01T00:00:00.000Z", since=None)
+    request = entries[0]["request"]
+    assert request["parameters"] == {"amount": "NaN", "limit": "Infinity", "fine": 1.5}
+    assert request["task"] == "report \\udcff"
+    assert request["args"] == ["-Infinity", "\\ud800", "b'raw'"]
+    assert entries[0]["unencodable"][:3] == [
+        "request.parameters.amount: NaN is not a JSON number; exported as the text 'NaN'",
+        "request.parameters.limit: Infinity is not a JSON number; exported as the text 'Infinity'",
+        "request.task: not valid Unicode text; exported with \\u escapes",
+    ]
+    assert entries[0]["unencodable"][-1].endswith(
+        f"nested deeper than {audit_chain.MAX_DEPTH} levels; not exported"
+    )
+    assert entries[-1]["unreadable_runs"] == 1
+    [problem] = audit_chain.problem_runs(entries)
+    assert problem.startswith("w-1 (run r-1): request record: request.parameters.amount: NaN")
+    for form in audit_chain.FORMATS:
+        assert audit_chain.verify(stream(entries, form)).ok
+
+
+def test_an_unreadable_run_is_one_entry_and_counted() -> None:
+    run = UnreadableRun("w-2", "r-2", "GovernedWorkflow", "2026-12-01T00:00:00.000Z", "boom")
+    entries = audit_chain.chain(audit_chain.run_entries(run), since=None)
+    assert [entry["kind"] for entry in entries] == ["unreadable", "end"]
+    assert (entries[0]["workflow_id"], entries[0]["error"]) == ("w-2", "boom")
+    assert entries[-1]["unreadable_runs"] == 1
+    assert audit_chain.problem_runs(entries) == ["w-2 (run r-2): history unreadable: boom"]
+    assert audit_chain.verify(stream(entries, "jsonl")).ok
+
+
+async def test_the_exported_request_leaves_the_start_signature_out() -> None:
+    (record,) = await records("governed_lowrisk_v3")
+    record.request = {
+        **record.request,
+        "credential": {"subject": "alice", "issuer": "alice", "signature": "SECRET-START"},
+    }
+    history = load("governed_lowrisk_v3")
+    events = list(history.events)
+    attrs = events[0].workflow_execution_started_event_attributes
+    attrs.input.ClearField("payloads")
+    attrs.input.payloads.extend(await CONVERTER.encode([record.request]))
+    rebuilt = await build_audit(WorkflowHistory(history.workflow_id, events), CONVERTER)
+    assert rebuilt.request["credential"] == {"subject": "alice", "issuer": "alice"}
+    text = "\n".join(
+        audit_chain.lines(audit_chain.chain(audit_chain.record_entries(rebuilt)), "jsonl")
+    )
+    assert "SECRET-START" not in text

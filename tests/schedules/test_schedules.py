@@ -7,12 +7,13 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, ScheduleActionStartWorkflow, WorkflowFailureError
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -376,3 +377,95 @@ async def test_an_invalid_definition_creates_no_schedule(
     )  # fmt: skip
     assert unreadable.code == 2
     assert "not valid YAML" in unreadable.err
+
+
+async def stored_request(client: Client, schedule_id: str) -> dict[str, Any]:
+    """What every run of the schedule starts with, as Temporal stores it in the action."""
+    action = (await client.get_schedule_handle(schedule_id).describe()).schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    [request] = await client.data_converter.decode(list(action.args))
+    assert isinstance(request, dict)
+    return request
+
+
+async def test_a_schedule_is_signed_by_its_creator_for_every_run(
+    settings: Settings,
+    client: Client,
+    worker: RunningWorker,
+    schedule_ids: Callable[[], str],
+    tmp_path: Path,
+) -> None:
+    governed, declarative = schedule_ids(), schedule_ids()
+    created = await cli(
+        settings, client,
+        *args("create --task {task} --requester alice --interval 1h --paused --id {id}",
+              task=REPORT, id=governed),
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    path = tmp_path / "nightly.yaml"
+    path.write_text(yaml.safe_dump(NIGHTLY))
+    created = await cli(
+        settings, client,
+        *args("create --definition {path} --requester bob --interval 1h --paused --id {id}",
+              path=str(path), id=declarative),
+    )  # fmt: skip
+    assert created.code == 0, created.err
+
+    for schedule_id, requester in ((governed, "alice"), (declarative, "bob")):
+        credential = (await stored_request(client, schedule_id))["credential"]
+        # One credential for every run `<schedule id>-<time>`, made with the creator's key.
+        assert (credential["subject"], credential["issuer"], credential["purpose"]) == (
+            requester,
+            requester,
+            "start",
+        )
+        assert credential["workflow_id"] == f"schedule:{schedule_id}"
+        assert credential["signature"]
+        # Describing the schedule shows who vouched, never the signature itself.
+        shown = json.loads((await cli(settings, client, "describe", schedule_id, "--json")).out)
+        assert shown["request"]["credential"]["subject"] == requester
+        assert "signature" not in shown["request"]["credential"]
+
+    # A run of it passes the gate as the requester the credential proves.
+    workflow_id = json.loads((await cli(settings, client, "trigger", governed, "--json")).out)[
+        "workflow_id"
+    ]
+    result = await client.get_workflow_handle(workflow_id, result_type=GovernedResult).result()
+    assert (result.outcome, result.requester) == ("completed", "alice")
+
+
+async def test_a_creator_may_schedule_work_only_as_themselves(
+    settings: Settings, client: Client, schedule_ids: Callable[[], str], tmp_path: Path
+) -> None:
+    schedule_id = schedule_ids()
+    as_bob = replace(settings, identity="bob")
+    refused = await cli(
+        as_bob, client,
+        *args("create --task {task} --requester alice --interval 1h --id {id}",
+              task=REPORT, id=schedule_id),
+    )  # fmt: skip
+    assert refused.code == 2
+    assert refused.err.strip() == (
+        "orchestrator: You are bob (ORCH_IDENTITY) and may start work only as yourself, not "
+        "as alice: drop --requester or set it to bob."
+    )
+    path = tmp_path / "nightly.yaml"
+    path.write_text(yaml.safe_dump(NIGHTLY))
+    refused = await cli(
+        as_bob, client,
+        *args("create --definition {path} --requester alice --interval 1h --id {id}",
+              path=str(path), id=schedule_id),
+    )  # fmt: skip
+    assert refused.code == 2 and "may start work only as yourself" in refused.err
+    no_key = await cli(
+        settings, client,
+        *args("create --task {task} --requester zed --interval 1h --id {id}",
+              task=REPORT, id=schedule_id),
+    )  # fmt: skip
+    assert no_key.code == 2 and "No key for 'zed'" in no_key.err
+    assert (await cli(settings, client, "describe", schedule_id)).code == 1
+
+    for limit in ("0", "-3"):
+        listing = await cli(settings, client, "list", "--limit", limit)
+        assert listing.code == 2
+        assert f"argument --limit: {limit} must be at least 1" in listing.err
