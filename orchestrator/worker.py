@@ -73,7 +73,17 @@ async def run_worker(settings: Settings) -> None:
     runtime = create_runtime(
         f"{settings.metrics_host}:{settings.metrics_port}" if settings.metrics_port else None
     )
-    client = await connect(settings.temporal, runtime=runtime)
+    try:
+        client = await connect(settings.temporal, runtime=runtime)
+    except RuntimeError as error:  # what the SDK raises when the connection fails
+        # A record like the worker's others, not a traceback: that would be thirty lines
+        # of text in the middle of the JSON log.
+        log.error(
+            "cannot reach Temporal at %s (%s); is it up? (`make up`)",
+            settings.temporal.address,
+            error,
+        )
+        raise SystemExit(1) from None
     opa = OpaClient(settings.opa)
     metrics = PolicyMetrics(runtime.metric_meter)
     worker = build_worker(client, settings, opa, metrics)

@@ -4,11 +4,13 @@ Each line has `ts` (ISO 8601, UTC), `level`, `logger`, `message`, `service`, `tr
 `span_id` (hex, only when a span is current), then every `extra=` field of the call (Temporal's
 workflow and activity loggers add `temporal_workflow` / `temporal_activity` dicts this way)
 and `exception` / `stack` text when there is one. Values JSON cannot hold are written with
-str(), so a log call never fails because of what it carries.
+str(), so a log call never fails because of what it carries. The Temporal SDK core's own
+records arrive on the `temporalio.core` logger with `core_target` and `core_fields`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -59,6 +61,34 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+# The logger the Temporal SDK core's (Rust) records are forwarded to, see
+# telemetry.metrics.create_runtime: without forwarding the core writes coloured text to
+# stderr, lines in the middle of a JSON log that no log pipeline can parse.
+CORE_LOGGER = "temporalio.core"
+
+
+class CoreLogFields(logging.Filter):
+    """Makes a forwarded core record plain: its `temporal_log` (an SDK object that would be
+    written as its repr) becomes `core_target` (the Rust module) and `core_fields`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        entry = record.__dict__.pop("temporal_log", None)
+        if entry is not None:
+            record.core_target = entry.target
+            # The SDK converts the fields on every access and documents that it can fail.
+            with contextlib.suppress(Exception):
+                record.core_fields = dict(entry.fields)
+        return True
+
+
+def core_logger() -> logging.Logger:
+    """The logger for the core's records, with CoreLogFields on it once."""
+    logger = logging.getLogger(CORE_LOGGER)
+    if not any(isinstance(f, CoreLogFields) for f in logger.filters):
+        logger.addFilter(CoreLogFields())
+    return logger
 
 
 class _JsonHandler(logging.StreamHandler[TextIO]):

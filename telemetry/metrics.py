@@ -14,12 +14,24 @@ the policy gate's:
   disagree or error: how often the candidate (shadow) policy would have decided otherwise.
 
 Labels are only these code-defined names, never request data, so cardinality stays small.
+
+The same runtime forwards the SDK core's own log records to Python logging (`core_logging`),
+so a worker's stderr stays one JSON object a line through a Temporal outage.
 """
 
 from __future__ import annotations
 
 from temporalio.common import MetricMeter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
+
+from telemetry.logs import core_logger
 
 DECISIONS = "orchestrator_policy_decisions"
 DECISION_LATENCY = "orchestrator_policy_decision_latency"
@@ -35,20 +47,37 @@ DECISION_LATENCY_BUCKETS_MS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0
 
 
 def create_runtime(prometheus_bind_address: str | None) -> Runtime:
-    """A runtime serving Prometheus on `host:port` (`/metrics`), or the default runtime.
+    """A runtime that forwards the SDK core's logs to Python logging and, given `host:port`,
+    serves Prometheus there (`/metrics`).
 
     A Runtime owns a thread pool and, with Prometheus, a listening port: create one per
     process and pass it to `Client.connect(runtime=...)`.
     """
-    if not prometheus_bind_address:
-        return Runtime.default()
-    return Runtime(
-        telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(
-                bind_address=prometheus_bind_address,
-                histogram_bucket_overrides={DECISION_LATENCY: DECISION_LATENCY_BUCKETS_MS},
-            )
+    metrics = None
+    if prometheus_bind_address:
+        metrics = PrometheusConfig(
+            bind_address=prometheus_bind_address,
+            histogram_bucket_overrides={DECISION_LATENCY: DECISION_LATENCY_BUCKETS_MS},
         )
+    return Runtime(telemetry=TelemetryConfig(logging=core_logging(), metrics=metrics))
+
+
+def core_logging() -> LoggingConfig:
+    """The core's warnings and errors (a poll retried while Temporal is away, ...) as records
+    of the `temporalio.core` logger, which the process's JSON logging writes like any other,
+    instead of the coloured text the core writes to stderr by default.
+
+    Target and fields stay out of the logger name and the message: CoreLogFields makes
+    them fields of the record.
+    """
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="WARN"),
+        forwarding=LogForwardingConfig(
+            logger=core_logger(),
+            append_target_to_name=False,
+            prepend_target_on_message=False,
+            append_log_fields_to_message=False,
+        ),
     )
 
 

@@ -73,7 +73,12 @@ async def test_decisions_latency_and_errors_are_scraped_from_one_endpoint() -> N
     assert sample(text, bucket % "2.5") == 2
 
 
-def test_without_an_address_the_default_runtime() -> None:
+def test_without_an_address_a_runtime_without_metrics() -> None:
+    """Not the SDK's default runtime, whose core writes coloured text to stderr: this one
+    forwards the core's logs (tests/telemetry/test_worker_logs.py sees them as JSON)."""
+    from temporalio.common import MetricMeter
     from temporalio.runtime import Runtime
 
-    assert create_runtime(None) is Runtime.default()
+    runtime = create_runtime(None)
+    assert runtime is not Runtime.default()
+    assert runtime.metric_meter is MetricMeter.noop

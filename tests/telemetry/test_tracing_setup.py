@@ -73,14 +73,21 @@ def test_setup_installs_one_provider_per_process() -> None:
 def test_shutdown_flushes_the_batch_and_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
     # The real (batch) path with a long delay: only shutdown() can make the span appear.
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")
-    exporter = InMemorySpanExporter()
-    monkeypatch.setattr(tracing, "otlp_exporter", lambda: exporter)
+    made: dict[float | None, InMemorySpanExporter] = {}
+
+    def exporter(timeout: float | None = None) -> InMemorySpanExporter:
+        made[timeout] = InMemorySpanExporter()
+        return made[timeout]
+
+    monkeypatch.setattr(tracing, "otlp_exporter", exporter)
     handle = setup_tracing("orchestrator-cli")
     with trace.get_tracer("test").start_as_current_span("queued"):
         pass
-    assert exporter.get_finished_spans() == ()
+    assert all(e.get_finished_spans() == () for e in made.values())
     handle.shutdown()
-    assert [span.name for span in exporter.get_finished_spans()] == ["queued"]
+    # What is left at exit goes to the exporter with the short exit timeout.
+    assert made[None].get_finished_spans() == ()
+    assert [s.name for s in made[tracing.EXIT_EXPORT_TIMEOUT_S].get_finished_spans()] == ["queued"]
     handle.shutdown()
     assert handle.closed
 
