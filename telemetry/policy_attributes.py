@@ -8,12 +8,21 @@ no parameters, no requester, no reason texts (they may quote the input). Spans a
 a tracing backend with far looser access control than the workflow history, and the
 decision id is enough to join the span with OPA's decision log when the detail is needed.
 
+OPA's decision log is where the detail is kept, for audit, with one exception: secrets.
+OPA masks them before it writes a decision (policies/system/log/mask.rego): the values of
+the sensitive keys below and anything that looks like an e-mail address, an API key or a
+token. The key lists are defined once, in policies/orchestrator/settings/data.yaml
+(`sensitive`), and copied here because the worker image carries no policies/;
+tests/policy/test_decision_log_mask.py fails when the copy drifts. `is_sensitive_key` is
+the same rule as the Rego `sensitive_key`, for Python code that must decide the same.
+
 A deny is not marked as a span error: answering "deny" is the activity doing its job. The
 workflow span carries the error, because the workflow fails with PolicyDenied.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from opentelemetry import trace
@@ -32,6 +41,40 @@ OPA_VERSION = PREFIX + "opa_version"
 
 # In the order the trace viewer prints them.
 ALL = (ACTION, ALLOW, REQUIRE_APPROVAL, RISK, REASONS_COUNT, DECISION_ID, REVISION, OPA_VERSION)
+
+# A copy of policies/orchestrator/settings/data.yaml `sensitive.key_parts` and `key_words`
+# (see the module docstring): a key is sensitive when, without case and separators, it
+# contains a part ("dbPassword", "X-API-Key"), or one of its words is a word or its plural
+# ("private_key"; not "keyboard").
+SENSITIVE_KEY_PARTS = (
+    "api_key",
+    "apikey",
+    "authorization",
+    "cookie",
+    "credential",
+    "email",
+    "passphrase",
+    "passwd",
+    "password",
+    "secret",
+    "token",
+)
+SENSITIVE_KEY_WORDS = ("auth", "key", "pw", "pwd")
+
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+_CAMEL_RUN = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_WORD = re.compile(r"[a-z]+|[0-9]+")
+
+
+def is_sensitive_key(key: str) -> bool:
+    """Whether a parameter or argument key holds a secret (the Rego `sensitive_key`)."""
+    compact = _NOT_ALPHANUMERIC.sub("", key.lower())
+    if any(_NOT_ALPHANUMERIC.sub("", part) in compact for part in SENSITIVE_KEY_PARTS):
+        return True
+    spaced = _CAMEL.sub(r"\1 \2", _CAMEL_RUN.sub(r"\1 \2", key))
+    words = _WORD.findall(spaced.lower())
+    return any(word in (listed, listed + "s") for word in words for listed in SENSITIVE_KEY_WORDS)
 
 
 def decision_attributes(

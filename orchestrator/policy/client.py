@@ -1,7 +1,12 @@
 """HTTP client for OPA's Data API. Fails closed: no error path returns an allow.
 
+Every input is normalised first (normalize.py: one spelling per word, case-insensitive
+keys, numeric strings as numbers), so how a caller spells something cannot change what
+policy decides.
+
 | what happened | exception | Temporal |
 |---|---|---|
+| input is not JSON (NaN, inf, lone surrogate, too deep) | `PolicyInputInvalid` | not retried |
 | connection refused / DNS / reset | `OpaUnreachable` | retried with backoff |
 | no answer within the timeout | `OpaTimeout` | retried with backoff |
 | HTTP 5xx | `OpaServerError` | retried with backoff |
@@ -21,6 +26,7 @@ import httpx
 
 from orchestrator.config import OpaSettings
 from orchestrator.policy.contract import PolicyDecision, PolicyInput
+from orchestrator.policy.normalize import normalize_input
 from orchestrator.policy.requirement import parse_requirement
 
 
@@ -49,6 +55,12 @@ class OpaServerError(PolicyUnavailable):
 
 class OpaRequestRejected(PolicyError):
     error_class = "rejected"
+
+
+class PolicyInputInvalid(PolicyError):
+    """The input cannot be encoded as JSON: asking again would send the same bytes."""
+
+    error_class = "invalid_input"
 
 
 class PolicyUndefined(PolicyError):
@@ -88,9 +100,13 @@ class OpaClient:
         """OPA's raw answer for `decision_path` (also the shadow policy's, shadow.py)."""
         url_path = f"/v1/data/{decision_path}"
         where = f"{self.settings.url}{url_path}"
+        content = encode_input(policy_input)
         try:
             response = await self.http.post(
-                url_path, params={"provenance": "true"}, json={"input": policy_input.to_opa()}
+                url_path,
+                params={"provenance": "true"},
+                content=content,
+                headers={"Content-Type": "application/json"},
             )
         except httpx.TimeoutException:
             raise OpaTimeout(
@@ -116,6 +132,36 @@ class OpaClient:
                 f"OPA at {where} answered with something that is not JSON: "
                 f"{_snippet(response.text)}"
             ) from None
+
+
+def encode_input(policy_input: PolicyInput) -> bytes:
+    """The request body: `{"input": ...}`, normalised, as compact UTF-8 JSON.
+
+    Encoded here rather than by httpx so that every local failure is one non-retryable
+    PolicyInputInvalid saying what is wrong: the same input fails the same way on every
+    attempt, so retrying it would only repeat the failure (and its traceback) forever.
+    """
+    try:
+        document = normalize_input(policy_input.to_opa())
+        text = json.dumps(
+            {"input": document}, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        )
+        return text.encode("utf-8")
+    except RecursionError:
+        problem = "it is nested too deeply to encode"
+    except UnicodeEncodeError as error:
+        # A lone surrogate such as "\ud800": valid in a Python str, not in UTF-8 or JSON.
+        bad = error.object[error.start : error.end]
+        problem = f"it holds text that is not valid Unicode ({bad!r}: {error.reason})"
+    except ValueError as error:
+        # allow_nan=False: NaN and infinity are not JSON numbers; also circular references.
+        problem = f"it holds a value JSON cannot express: NaN, infinity or a cycle ({error})"
+    except TypeError as error:
+        problem = f"it holds a value that is not JSON ({error})"
+    raise PolicyInputInvalid(
+        f"The {policy_input.action} policy input for workflow {policy_input.workflow.id} "
+        f"cannot be sent to OPA: {problem}. Asking again would fail the same way."
+    )
 
 
 def parse_decision(body: Any, decision_path: str, action: str) -> PolicyDecision:

@@ -100,11 +100,16 @@ reasons := sort(notes) if count(deny) == 0
 
 # METADATA
 # title: Approval required
-# description: Only an allowed workflow.start of a high-risk task waits for a human.
+# description: |
+#   An allowed workflow.start of a high-risk task, or an allowed step.execute of a
+#   high-risk step, waits for a human (risk.rego says why, requirement.rego who and how
+#   many). Approval decisions never do.
 default require_approval := false
 
+gated_actions := {"workflow.start", "step.execute"}
+
 require_approval if {
-	action == "workflow.start"
+	action in gated_actions
 	count(deny) == 0
 	risk.level == "high"
 }

@@ -5,10 +5,13 @@ import data.orchestrator.settings
 
 workflow := {"type": "GovernedWorkflow", "id": "wf-1", "run_id": "run-1"}
 
+# A requester whose start credential the worker verified, signed with their own key.
+signed(id) := {"id": id, "roles": [], "authenticated": true, "issuer": id}
+
 start(requester, description, parameters) := {
 	"action": "workflow.start",
 	"workflow": workflow,
-	"requester": {"id": requester, "roles": []},
+	"requester": signed(requester),
 	"task": {"description": description, "kind": "report", "parameters": parameters},
 }
 
@@ -23,7 +26,7 @@ decide(requester, approver, decision) := {
 execute(requester, activity, args) := {
 	"action": "step.execute",
 	"workflow": {"type": "DeclarativeWorkflow", "id": "wf-2", "run_id": "run-2", "definition": "data-pipeline"},
-	"requester": {"id": requester, "roles": []},
+	"requester": signed(requester),
 	"step": {"activity": activity, "args": args, "path": "execution.blocks[2]"},
 }
 
@@ -89,19 +92,19 @@ test_denied_start_never_requires_approval if {
 	not d.allow
 	not d.require_approval
 	d.risk == "high"
-	d.reasons == ["Task \"Forbidden: deploy to production\" is forbidden: descriptions starting with \"forbidden\" are never allowed."]
+	d.reasons == ["Task \"Forbidden: deploy to production\" is forbidden: work that mentions \"forbidden\" is never allowed."]
 }
 
 test_denial_lists_every_reason_sorted if {
 	d := main.decision with input as start("dave", "forbidden plan", {})
 	d.reasons == [
-		"Task \"forbidden plan\" is forbidden: descriptions starting with \"forbidden\" are never allowed.",
+		"Task \"forbidden plan\" is forbidden: work that mentions \"forbidden\" is never allowed.",
 		"dave holds role(s) viewer; starting work needs one of: engineer, operator, service.",
 	]
 }
 
 test_unknown_action_is_denied_naming_it if {
-	d := main.decision with input as {"action": "workflow.delete", "requester": {"id": "alice"}}
+	d := main.decision with input as {"action": "workflow.delete", "requester": signed("alice")}
 	not d.allow
 	not d.require_approval
 	d.action == "workflow.delete"
@@ -147,15 +150,52 @@ test_approval_by_the_requester_is_denied if {
 	d.reasons == ["bob cannot approve their own request: separation of duties."]
 }
 
-test_steps_dispatch_and_never_require_approval if {
-	ok := main.decision with input as execute("alice", "LoadData", ["staging"])
+test_steps_dispatch_and_only_risky_ones_require_approval if {
+	ok := main.decision with input as execute("alice", "LoadData", ["warehouse"])
 	ok.allow
 	not ok.require_approval
-	ok.reasons == ["Step execution.blocks[2] may run LoadData for alice."]
+	not ok.approval
+	ok.risk == "low"
+	ok.reasons == [
+		"Risk low: nothing in the step calls for an approval.",
+		"Step execution.blocks[2] may run LoadData for alice.",
+	]
 
 	no := main.decision with input as execute("alice", "DropDatabase", [])
 	not no.allow
+	not no.require_approval
 	no.reasons == ["Step execution.blocks[2]: activity DropDatabase is never allowed."]
+}
+
+# The governed path asks two approvers for this work; the same work as a step must too.
+test_a_risky_step_requires_the_same_approval_as_starting_the_work if {
+	args := ["Deploy the billing service to production", {"environment": "production"}]
+	d := main.decision with input as execute("alice", "ExecuteAgentTask", args)
+	d.allow
+	d.require_approval
+	d.risk == "high"
+	d.approval == settings.approval.dual_control
+	d.reasons == [
+		"Approval required: the step mentions \"deploy\"; the step mentions \"production\"; the step targets production.",
+		"Needs 2 distinct approvers (production changes need two approvers) within 8h.",
+		"Step execution.blocks[2] may run ExecuteAgentTask for alice.",
+	]
+	started := main.decision with input as start("alice", args[0], args[1])
+	started.approval == d.approval
+}
+
+test_a_denied_risky_step_requires_no_approval if {
+	d := main.decision with input as execute("dave", "DeployService", ["api"])
+	not d.allow
+	d.risk == "high"
+	not d.require_approval
+}
+
+test_unauthenticated_requesters_start_nothing if {
+	unsigned := object.union(start("alice", "generate weekly report", {}), {"requester": {"authenticated": false, "authentication_error": "the signature does not match"}})
+	d := main.decision with input as unsigned
+	not d.allow
+	d.reasons == ["The requester is not authenticated (the signature does not match): start work with `orchestrator start` or the API, which sign it."]
 }
 
 test_policy_version_is_the_bundle_revision_when_loaded_as_a_bundle if {

@@ -1,10 +1,11 @@
 # METADATA
 # title: Approval requirement
 # description: |
-#   What an approval needs when a decision requires one: dual control (two distinct
-#   approvers, a shorter deadline) for payments, production and amounts above the
-#   threshold; the standard requirement otherwise. Both are data in
-#   settings.approval, so changing who approves is a data change.
+#   What an approval needs when a decision requires one (a high-risk workflow.start or
+#   step.execute): dual control (two distinct approvers, a shorter deadline) for
+#   payments, production and amounts above the threshold; the standard requirement
+#   otherwise. Both are data in settings.approval, so changing who approves is a data
+#   change.
 package orchestrator.requirement
 
 import data.orchestrator.risk
@@ -12,23 +13,25 @@ import data.orchestrator.settings
 
 # METADATA
 # title: Dual control
-# description: Why this task needs two approvers; empty when one is enough.
-dual_control contains sprintf("the task kind %q needs two approvers", [kind]) if {
-	is_string(input.task.kind)
-	kind := lower(input.task.kind)
-	kind in settings.approval.dual_control_kinds
+# description: |
+#   Why this work needs two approvers; empty when one is enough. The same signals as risk
+#   (risk.rego), for the task or the step alike: a payment kind (a step's activity name
+#   counts as its kind), production, an amount above the threshold or not a number.
+dual_control contains sprintf("the task kind %q needs two approvers", [risk.kind]) if {
+	risk.subject == "task"
+	count(risk.kinds_of(risk.kind, settings.approval.dual_control_kinds)) > 0
 }
 
-dual_control contains "production changes need two approvers" if {
-	is_string(risk.parameters.environment)
-	lower(risk.parameters.environment) in settings.risk.production_environments
+dual_control contains sprintf("the activity %s is a %s and needs two approvers", [risk.activity, kind]) if {
+	risk.subject == "step"
+	some kind in risk.kinds_of(risk.activity, settings.approval.dual_control_kinds)
 }
 
-dual_control contains "amounts above the threshold need two approvers" if {
-	amount := risk.parameters.amount
-	is_number(amount)
-	amount > settings.risk.amount_threshold
-}
+dual_control contains "production changes need two approvers" if risk.production
+
+dual_control contains "amounts above the threshold need two approvers" if count(risk.amounts_above) > 0
+
+dual_control contains "amounts that are not numbers need two approvers" if count(risk.unreadable_amounts) > 0
 
 # METADATA
 # title: Requirement

@@ -1,51 +1,160 @@
 # METADATA
 # title: Risk
 # description: |
-#   How risky a task is (high, medium or low) and why, from its kind, the words of
-#   its description and its parameters. High-risk work needs a human approval.
-#   Keywords, kinds and thresholds live in data.orchestrator.settings.risk.
+#   How risky the work is (high, medium or low) and why. For step.execute it is the step
+#   (its activity name, split into words, and every string and key of its arguments, at
+#   any depth); for the other actions the task (its description, its kind, and its
+#   parameters' keys and values, at any depth). Keywords match in any of their forms ("Redeploying" is "deploy", see
+#   words.rego); the environment, amounts and the destructive flag are read below any key
+#   that names them, at any depth. High-risk work needs a human approval. Keywords,
+#   kinds and thresholds live in data.orchestrator.settings.risk.
 package orchestrator.risk
 
 import data.orchestrator.settings
+import data.orchestrator.text
+import data.orchestrator.words
 
-description := lower(input.task.description) if is_string(input.task.description)
+# METADATA
+# title: Subject
+# description: What is judged, "step" or "task"; reasons name it.
+subject := "step" if input.action == "step.execute"
+
+default subject := "task"
+
+description := input.task.description if is_string(input.task.description)
 
 default description := ""
 
-# Whole words only: "deploy" matches "Deploy the API", not "deployment guide".
-words := {word | some word in regex.split(`[^a-z0-9]+`, description); word != ""}
+kind := input.task.kind if is_string(input.task.kind)
 
 parameters := input.task.parameters if is_object(input.task.parameters)
 
 default parameters := {}
 
-high contains sprintf("the task mentions %q", [word]) if {
-	some word in settings.risk.high_keywords
-	word in words
+activity := input.step.activity if is_string(input.step.activity)
+
+default activity := ""
+
+# The structured part of the subject: where the environment, amounts and the destructive
+# flag are read.
+fields := input.step.args if subject == "step"
+
+fields := parameters if subject == "task"
+
+default fields := []
+
+# Every object key in the fields, at any depth.
+keys := words.keys_in(fields)
+
+# Every string of the fields, keys and values, at any depth (start.rego and step.rego
+# look for "forbidden" in them).
+strings := words.string_values(fields) | keys
+
+# The texts whose words count.
+texts contains description if subject == "task"
+
+texts contains words.name_text(activity) if subject == "step"
+
+texts contains value if some value in strings
+
+terms := words.terms(texts)
+
+# METADATA
+# title: Kinds of a name
+# description: |
+#   Which of `kinds` a kind (or an activity name) is: one of its words starts with it,
+#   so "payments", "payment-batch", "deploy_v2" and "DeploymentJob" count.
+kinds_of(name, kinds) := {kind |
+	some word in words.of(words.name_text(name))
+	some kind in kinds
+	startswith(word, kind)
 }
 
-high contains sprintf("the task kind %q is high risk", [kind]) if {
-	is_string(input.task.kind)
-	kind := lower(input.task.kind)
-	kind in settings.risk.high_kinds
+# The keys whose words (in any form) include one of `names`.
+named(names) := {key |
+	some key in keys
+	count(words.found(names, words.terms({key}))) > 0
 }
 
-high contains "the task targets production" if {
-	is_string(parameters.environment)
-	lower(parameters.environment) in settings.risk.production_environments
+# Every value (not an object or array) at any depth below a key in named(names).
+below(names) := {value |
+	found := named(names)
+	count(found) > 0 # most fields name none: skip the walk
+	walk(fields, [path, value])
+	not is_object(value)
+	not is_array(value)
+	some key in path
+	key in found
 }
 
-high contains sprintf("the amount %v is above %v", [amount, settings.risk.amount_threshold]) if {
-	amount := parameters.amount
+environments := below(settings.risk.environment_keys)
+
+amounts := below(settings.risk.amount_keys)
+
+# METADATA
+# title: Production
+# description: |
+#   An environment value has a production word ("prod-eu", "production-west", not
+#   "products"); for a step, so does any word of its arguments ("prod-warehouse").
+production if {
+	some value in environments
+	is_string(value)
+	some word in words.of(value)
+	word in settings.risk.production_environments
+}
+
+production if {
+	subject == "step"
+	some term in terms
+	term in settings.risk.production_environments
+}
+
+amounts_above contains amount if {
+	some amount in amounts
 	is_number(amount)
 	amount > settings.risk.amount_threshold
 }
 
-high contains "the task is marked destructive" if parameters.destructive == true
+# Fail closed: an amount that is not a number (numeric strings arrive as numbers) might be
+# any amount.
+unreadable_amounts contains amount if {
+	some amount in amounts
+	not is_number(amount)
+	amount != null
+}
 
-medium contains sprintf("the task mentions %q", [word]) if {
-	some word in settings.risk.medium_keywords
-	word in words
+high contains sprintf("the %s mentions %q", [subject, keyword]) if {
+	some keyword in words.found(settings.risk.high_keywords, terms)
+}
+
+high contains sprintf("the task kind %q is high risk", [kind]) if {
+	subject == "task"
+	high_kind
+}
+
+# A kind is high risk when it is a high kind or has a high keyword in any form
+# ("drop-tables", "redeploy").
+high_kind if count(kinds_of(kind, settings.risk.high_kinds)) > 0
+
+high_kind if count(words.found(settings.risk.high_keywords, words.terms({kind}))) > 0
+
+high contains sprintf("the %s targets production", [subject]) if production
+
+high contains sprintf("the amount %v is above %v", [amount, settings.risk.amount_threshold]) if {
+	some amount in amounts_above
+}
+
+high contains sprintf("the amount %s is not a number", [text.quoted(amount)]) if {
+	some amount in unreadable_amounts
+}
+
+high contains sprintf("the %s is marked destructive", [subject]) if {
+	some value in below(settings.risk.destructive_keys)
+	not value in settings.risk.not_destructive
+}
+
+medium contains sprintf("the %s mentions %q", [subject, keyword]) if {
+	some keyword in words.found(settings.risk.medium_keywords, terms)
 }
 
 # METADATA
@@ -70,4 +179,4 @@ explanation := sprintf("Risk medium (no approval needed): %s.", [concat("; ", so
 	count(medium) > 0
 }
 
-explanation := "Risk low: nothing in the task calls for an approval." if level == "low"
+explanation := sprintf("Risk low: nothing in the %s calls for an approval.", [subject]) if level == "low"

@@ -1,20 +1,20 @@
 # METADATA
 # title: Starting a workflow
 # description: |
-#   May this requester start this task (action workflow.start)? Denies unknown or
-#   unauthorised requesters, tasks without a description, and tasks whose
-#   description starts with "forbidden" (the old demo's rule).
+#   May this requester start this task (action workflow.start)? Denies unauthenticated,
+#   unknown or unauthorised requesters, tasks without a description, and tasks that
+#   mention "forbidden" anywhere: in the description (the old demo's rule looked only at
+#   its start), the kind, or a parameter's key or value at any depth.
 package orchestrator.start
 
 import data.orchestrator.identity
 import data.orchestrator.requirement
 import data.orchestrator.risk
 import data.orchestrator.text
+import data.orchestrator.words
 
 # The description as the rules read it: leading and trailing whitespace removed.
 description := trim_space(input.task.description) if is_string(input.task.description)
-
-forbidden if startswith(lower(description), "forbidden")
 
 deny contains msg if some msg in identity.requester_problems
 
@@ -23,11 +23,20 @@ deny contains "The task has no description: say what the work is." if not descri
 deny contains "The task has no description: say what the work is." if description == ""
 
 deny contains msg if {
-	forbidden
+	words.mentions_forbidden(description)
 	msg := sprintf(
-		"Task %q is forbidden: descriptions starting with \"forbidden\" are never allowed.",
+		"Task %q is forbidden: work that mentions \"forbidden\" is never allowed.",
 		[text.short(description)],
 	)
+}
+
+deny contains sprintf("The task kind %q mentions \"forbidden\", which is never allowed.", [text.short(risk.kind)]) if {
+	words.mentions_forbidden(risk.kind)
+}
+
+# Names where, not what: the value may be a secret, and the reason is kept in history.
+deny contains sprintf("The task's %s mentions \"forbidden\", which is never allowed.", [text.location("parameters", path)]) if {
+	some path in words.forbidden_paths(risk.parameters, risk.strings)
 }
 
 # Why an allowed start is allowed: who may start it, and its risk (which says when

@@ -2,16 +2,20 @@
 # title: Executing a declarative step
 # description: |
 #   May this step of a declarative workflow run (action step.execute)? The requester
-#   must be allowed to start work; some activities are never allowed; an argument
-#   (at any depth) that starts with "forbidden" is denied; some activities need a
-#   production role when an argument names a production environment. Rules as data
-#   in data.orchestrator.settings.steps. Steps never require approval.
+#   must be allowed to start work; some activities are never allowed; "forbidden" in the
+#   activity name or anywhere in the arguments (a string or an object key, at any depth)
+#   is denied; some activities need a production role when the step targets production.
+#   Rules as data in data.orchestrator.settings.steps. Whether an allowed step needs an
+#   approval is its risk (risk.rego), exactly as for starting work (main.rego).
 package orchestrator.step
 
 import data.orchestrator.directory
 import data.orchestrator.identity
+import data.orchestrator.requirement
+import data.orchestrator.risk
 import data.orchestrator.settings
 import data.orchestrator.text
+import data.orchestrator.words
 
 activity := input.step.activity if {
 	is_string(input.step.activity)
@@ -26,43 +30,31 @@ args := input.step.args
 
 default args := []
 
-# Every string anywhere in the arguments, however deeply nested.
-strings contains value if {
-	walk(args, [_, value])
-	is_string(value)
-}
-
-# Whole words of the arguments: "prod-warehouse" names prod, "products" does not.
-words contains word if {
-	some value in strings
-	some word in regex.split(`[^a-z0-9]+`, lower(value))
-}
-
-touches_production if {
-	some word in words
-	word in settings.risk.production_environments
-}
+# Activity names compare without case or separators: the lists name catalog activities,
+# and "dropDatabase" or "Drop_Database" must not slip past "DropDatabase".
+listed(name, names) if words.compact(name) in {words.compact(other) | some other in names}
 
 deny contains msg if some msg in identity.requester_problems
 
 deny contains sprintf("Step %s names no activity.", [path]) if not activity
 
 deny contains sprintf("Step %s: activity %s is never allowed.", [path, activity]) if {
-	activity in settings.steps.forbidden_activities
+	listed(activity, settings.steps.forbidden_activities)
+}
+
+deny contains sprintf("Step %s: activity %s mentions \"forbidden\", which is never allowed.", [path, activity]) if {
+	words.mentions_forbidden(activity)
+}
+
+# Names where, not what: the value may be a secret, and the reason is kept in history.
+# risk.strings are the arguments' strings (the step is what risk judges for step.execute).
+deny contains sprintf("Step %s: %s mentions \"forbidden\", which is never allowed.", [path, text.location("args", at)]) if {
+	some at in words.forbidden_paths(args, risk.strings)
 }
 
 deny contains msg if {
-	some value in strings
-	startswith(lower(trim_space(value)), "forbidden")
-	msg := sprintf(
-		"Step %s: argument %q starts with \"forbidden\", which is never allowed.",
-		[path, text.short(trim_space(value))],
-	)
-}
-
-deny contains msg if {
-	activity in settings.steps.production_activities
-	touches_production
+	listed(activity, settings.steps.production_activities)
+	risk.production
 	identity.known(identity.requester_id)
 	not identity.may_touch_production(identity.requester_id)
 	msg := sprintf(
@@ -79,7 +71,13 @@ notes contains sprintf("Step %s may run %s for %s.", [path, activity, identity.r
 }
 
 notes contains sprintf("%s holds %s, which may write to production.", [identity.requester_id, identity.held(identity.requester_id)]) if {
-	activity in settings.steps.production_activities
-	touches_production
+	listed(activity, settings.steps.production_activities)
+	risk.production
 	identity.may_touch_production(identity.requester_id)
 }
+
+notes contains msg if some msg in identity.on_behalf
+
+notes contains risk.explanation
+
+notes contains requirement.explanation if risk.level == "high"

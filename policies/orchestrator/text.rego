@@ -30,3 +30,22 @@ quoted(value) := short(json.marshal(value)) if not is_string(value)
 # title: Listed
 # description: Names sorted and joined with commas.
 listed(names) := concat(", ", sort([name | some name in names]))
+
+# METADATA
+# title: Location
+# description: |
+#   Where a path (from walk) points inside a value, for reasons: parameters.db.hosts[0],
+#   args[1]["odd key"]. Keys are shortened like any echoed text.
+location(root, path) := concat("", array.concat([root], [segment(part) | some part in path]))
+
+segment(part) := sprintf("[%d]", [part]) if is_number(part)
+
+segment(part) := sprintf(".%s", [short(part)]) if {
+	is_string(part)
+	regex.match(`^[A-Za-z_][A-Za-z0-9_]*$`, part)
+}
+
+segment(part) := sprintf("[%s]", [quoted(part)]) if {
+	is_string(part)
+	not regex.match(`^[A-Za-z_][A-Za-z0-9_]*$`, part)
+}

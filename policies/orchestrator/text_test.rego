@@ -24,3 +24,9 @@ test_listed_sorts_and_joins if {
 	text.listed({"service", "engineer", "operator"}) == "engineer, operator, service"
 	text.listed([]) == ""
 }
+
+test_locations_read_like_paths if {
+	text.location("parameters", []) == "parameters"
+	text.location("args", [0, "rows", 1]) == "args[0].rows[1]"
+	text.location("parameters", ["db", "odd key", "x-y"]) == "parameters.db[\"odd key\"][\"x-y\"]"
+}

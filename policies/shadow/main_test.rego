@@ -6,7 +6,7 @@ import data.shadow.main as shadow
 payment(amount) := {
 	"action": "workflow.start",
 	"workflow": {"type": "GovernedWorkflow", "id": "wf-1", "run_id": "run-1"},
-	"requester": {"id": "alice", "roles": []},
+	"requester": {"id": "alice", "roles": [], "authenticated": true, "issuer": "alice"},
 	"task": {"description": "pay the supplier invoice", "kind": "report", "parameters": {"amount": amount}},
 }
 

@@ -25,7 +25,7 @@ def start_input(description: str) -> PolicyInput:
     return PolicyInput(
         WORKFLOW_START,
         WorkflowRef("GovernedWorkflow", "wf-1", "run-1"),
-        Requester("alice"),
+        Requester("alice", authenticated=True, issuer="alice"),
         TaskSpec(description),
     )
 
@@ -46,7 +46,8 @@ async def test_edited_rule_applies_without_restart(stack: LocalStack, tmp_path: 
         pid = private.pid
 
         rule = private.policies / "orchestrator" / "start.rego"
-        rule.write_text(rule.read_text().replace('"forbidden")', '"archive")', 1))
+        added = '\ndeny contains "Archiving is frozen." if contains(description, "archive")\n'
+        rule.write_text(rule.read_text() + added)
 
         for _ in range(100):
             after = await opa.decide(start_input("Archive old reports"))
