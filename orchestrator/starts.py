@@ -11,6 +11,7 @@ may start work on whose behalf.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,14 +23,20 @@ Startable = TypeVar("Startable", GovernedRequest, DeclarativeRequest)
 
 
 def signed(
-    request: Startable, key: IdentityKey, workflow_id: str, *, schedule_id: str | None = None
+    request: Startable,
+    key: IdentityKey,
+    workflow_id: str,
+    *,
+    schedule_id: str | None = None,
+    now: datetime | None = None,
 ) -> Startable:
     """The request with a start credential for `workflow_id` (or every run of a schedule).
 
-    Raises IdentityError when the key may not sign for the request's requester.
+    `now` is the signing time (default: the clock's); the time-skipping test server runs
+    ahead of it. Raises IdentityError when the key may not sign for the request's requester.
     """
     credential = sign_start(
-        key, request.requester, workflow_id, request.start_digest(), schedule_id=schedule_id
+        key, request.requester, workflow_id, request.start_digest(), now, schedule_id=schedule_id
     )
     return replace(request, credential=credential)
 

@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,9 @@ def stack_keys() -> Keyring:
     return Keyring.load(Path(os.environ["ORCH_IDENTITY_KEYS_FILE"]))
 
 
-def signed(request: Startable, workflow_id: str, signer: str | None = None) -> Startable:
+def signed(
+    request: Startable, workflow_id: str, signer: str | None = None, now: datetime | None = None
+) -> Startable:
     """The request with a start credential, signed as the CLI signs (the requester's key).
 
     Someone with no key (mallory, outside the directory) starts unsigned, as the
@@ -74,7 +77,7 @@ def signed(request: Startable, workflow_id: str, signer: str | None = None) -> S
     name = signer or request.requester
     if name not in keys.keys:
         return request
-    return starts.signed(request, keys.key(name), workflow_id)
+    return starts.signed(request, keys.key(name), workflow_id, now=now)
 
 
 async def decide(

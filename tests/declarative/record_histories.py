@@ -19,7 +19,14 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from orchestrator.declarative.loader import load_file
 from orchestrator.declarative.model import DeclarativeResult
-from tests.declarative.support import approval, definition, start, wait_for_pending
+from tests.declarative.support import (
+    act,
+    approval,
+    definition,
+    start,
+    status_of,
+    wait_for_pending,
+)
 from tests.support import RunningWorker, decide, recording_worker
 
 HERE = Path(__file__).parent
@@ -42,13 +49,18 @@ async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
     await pipeline.result()
     written.append(await save(pipeline, f"pipeline_{tag}"))
 
+    # Two approvals: the one CheckPolicy's decision requires (dual control, production),
+    # then the definition's own approval step; alice's own attempt is refused each time.
     release = await start(client, settings, load_file(EXAMPLES / "governed-release.yaml"))
-    await wait_for_pending(release)
-    for approver in ("alice", "bob"):
-        try:
-            await decide(release, "approve", approver, "recorded")
-        except Exception as refused:
-            print(f"release: {approver} refused: {refused}")
+    for _ in range(2):
+        [pending] = (await wait_for_pending(release)).pending_approvals
+        for approver in ("alice", "bob", "carol"):
+            try:
+                await decide(release, "approve", approver, "recorded", step=pending.path)
+            except Exception as refused:
+                print(f"release: {approver} at {pending.path}: {refused}")
+            if not (await status_of(release)).pending_approvals:
+                break
     await release.result()
     written.append(await save(release, f"release_{tag}"))
 
@@ -64,6 +76,21 @@ async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
     with contextlib.suppress(WorkflowFailureError):
         await first.result()
     written.append(await save(first, f"approval_first_{tag}"))
+
+    # CheckPolicy whose decision requires approval (dual control) waits for two people.
+    checked = await start(
+        client,
+        settings,
+        definition(
+            act("CheckPolicy", "Deploy billing", {"environment": "production"}),
+            name="check-policy-approval",
+        ),
+    )
+    [pending] = (await wait_for_pending(checked)).pending_approvals
+    for approver in ("bob", "carol"):
+        await decide(checked, "approve", approver, "recorded", step=pending.path)
+    await checked.result()
+    written.append(await save(checked, f"check_policy_approval_{tag}"))
 
     continued = await start(
         client, settings, load_file(EXAMPLES / "legacy-flat.yaml"), "erin", steps_per_run=2

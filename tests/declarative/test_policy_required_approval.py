@@ -1,8 +1,8 @@
 """A step whose policy decision requires approval waits for it, and is asked again before
 it runs: an approval given under one policy revision does not cover another's answer.
 
-The shipped policy requires approvals only to start work, so these tests run their own
-OPA with one rule added: loading data needs an approval.
+The shipped policy requires approval only for risky steps, so these tests run their own
+OPA with one rule added: loading data, even into a plain warehouse, needs an approval.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ PIPELINE = definition(act("ExtractData", "crm"), act("LoadData", "warehouse"))
 LOAD = PolicyInput(
     STEP_EXECUTE,
     WorkflowRef("DeclarativeWorkflow", "probe", "probe"),
-    Requester("alice"),
+    # Probes go straight to OPA: the requester as the worker hands it on once verified.
+    Requester("alice", authenticated=True, issuer="alice"),
     step=StepSpec("LoadData", "execution.blocks[1]", ["warehouse"]),
 )
 

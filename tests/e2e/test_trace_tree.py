@@ -13,19 +13,21 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestrator.devstack import LocalStack, process
+from orchestrator.governed.model import GovernedRequest
 from telemetry.jaeger import Span, fetch_trace
+from tests.support import signed
 
 pytestmark = pytest.mark.integration
 
 BIN = Path(sys.executable).parent
-SECRET = "SECRET-TOKEN-b9f1e0c4"
+SECRET = "XYZZY-TOKEN-b9f1e0c4"  # no risky word in it: the task stays low risk
 SERVICES = {"orchestrator-cli", "orchestrator-worker", "opa"}
 
 
@@ -196,7 +198,15 @@ async def test_a_run_started_by_the_temporal_cli_is_found_in_jaeger(
             "--workflow-id",
             workflow_id,
             "--input",
-            json.dumps({"task": "Generate the weekly usage report", "requester": "alice"}),
+            # Signed as the CLI signs: without a start credential, policy denies the run.
+            json.dumps(
+                asdict(
+                    signed(
+                        GovernedRequest(task="Generate the weekly usage report", requester="alice"),
+                        workflow_id,
+                    )
+                )
+            ),
         ],
         capture_output=True,
         text=True,

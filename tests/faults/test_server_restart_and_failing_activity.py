@@ -22,7 +22,7 @@ from orchestrator.governed.agent import AgentActivities, Outbox
 from orchestrator.governed.model import AgentTaskInput, AgentTaskResult, GovernedStatus
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
-from orchestrator.worker import WORKFLOWS
+from orchestrator.worker import WORKFLOWS, load_keyring
 from tests.support import RunningWorker, decide, private_temporal, start_governed, wait_for_stage
 
 pytestmark = pytest.mark.integration
@@ -94,7 +94,11 @@ async def test_an_activity_that_always_fails_ends_with_a_clear_failure(
         client,
         task_queue=settings.temporal.task_queue,
         workflows=WORKFLOWS,
-        activities=[PolicyActivities(opa).decide, always_fails, cleanup],
+        activities=[
+            PolicyActivities(opa, keyring=load_keyring(settings)).decide,
+            always_fails,
+            cleanup,
+        ],
     ):
         handle = await start_governed(client, settings, "Generate the weekly usage report")
         with pytest.raises(WorkflowFailureError) as caught:

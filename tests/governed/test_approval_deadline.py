@@ -56,6 +56,7 @@ async def test_unanswered_approval_expires_with_its_reason(
                     approval_timeout_seconds=24 * 3600,
                 ),
                 workflow_id,
+                now=await registered_env.get_current_time(),
             ),
             id=workflow_id,
             task_queue=settings.temporal.task_queue,
@@ -83,8 +84,11 @@ async def test_escalation_runs_on_the_policy_timeline_then_rejects(
         workflow_id = f"escalation-{uuid.uuid4().hex[:8]}"
         handle = await client.start_workflow(
             WORKFLOW_NAME,
+            # Signed at the server's time: earlier tests skipped it a day or more ahead.
             signed(
-                GovernedRequest(task="Deploy the billing service", requester="alice"), workflow_id
+                GovernedRequest(task="Deploy the billing service", requester="alice"),
+                workflow_id,
+                now=await registered_env.get_current_time(),
             ),
             id=workflow_id,
             task_queue=settings.temporal.task_queue,
@@ -94,7 +98,7 @@ async def test_escalation_runs_on_the_policy_timeline_then_rejects(
             await handle.result()
         status = await handle.query("status", result_type=GovernedStatus)
         history = await handle.fetch_history()
-    assert getattr(caught.value.cause, "type", None) == "ApprovalExpired"
+    assert getattr(caught.value.cause, "type", None) == "ApprovalExpired", caught.value.cause
     assert status.approval_attempts == []  # nobody tried
     started = history.events[0].event_time.ToDatetime(tzinfo=UTC)
     timeline = [

@@ -307,7 +307,7 @@ async def until_revision(opa: OpaClient, revision: str) -> None:
     probe = PolicyInput(
         WORKFLOW_START,
         WorkflowRef("GovernedWorkflow", "probe", "probe"),
-        Requester("alice"),
+        Requester("alice", authenticated=True, issuer="alice"),
         TaskSpec("x"),
     )
     for _ in range(100):

@@ -23,7 +23,7 @@ from orchestrator.config import Settings
 from orchestrator.connection import connect
 from tests.support import RunningWorker
 
-SECRET = "hunter2-SECRET-7c1d"
+SECRET = "hunter2-XYZZY-7c1d"  # no risky word: the task stays low risk
 
 
 def key_file(folder: Path, active: str, *ids: str) -> Path:
