@@ -406,6 +406,37 @@ async def test_check_policy_judges_every_argument_at_any_depth(worker: RunningWo
         assert error.type == "PolicyDenied", arguments
 
 
+async def test_a_risky_step_waits_for_the_approval_the_governed_path_needs(
+    worker: RunningWorker,
+) -> None:
+    """Reproduced: this step used to complete without any approval, where a governed run
+    of the same task needs two people (dual control, production)."""
+    handle = await start(
+        worker.client,
+        worker.settings,
+        definition(
+            act(
+                "ExecuteAgentTask",
+                "Deploy the billing service to production",
+                {"environment": "production"},
+                resultName="deployed",
+            )
+        ),
+    )
+    [pending] = (await wait_for_pending(handle)).pending_approvals
+    assert pending.path == "execution.blocks[0]#approval"
+    assert pending.view is not None and pending.view.quorum == 2
+    refused = await asyncio.gather(
+        decide(handle, "approve", "alice", step=pending.path), return_exceptions=True
+    )
+    assert isinstance(refused[0], WorkflowUpdateFailedError)  # separation of duties
+    await decide(handle, "approve", "bob", step=pending.path)
+    await decide(handle, "approve", "carol", step=pending.path)
+    result = await handle.result()
+    assert result.results["deployed"]["task"] == "Deploy the billing service to production"
+    assert [d.outcome for d in result.decisions] == ["approval_required", "approval_required"]
+
+
 # --- approvals ------------------------------------------------------------------------------
 
 
