@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
 
 from orchestrator import starts
 from orchestrator.config import Settings
 from orchestrator.governed.model import GovernedRequest, GovernedResult
 from orchestrator.governed.workflow import WORKFLOW_NAME
+from tests.declarative.support import failure_of
 from tests.support import RunningWorker, signed, stack_keys
 
 pytestmark = pytest.mark.integration
@@ -32,14 +31,6 @@ REPORT = "Generate the weekly usage report"
 def json_payload(text: str) -> RawValue:
     """A payload as the `temporal` CLI sends it: any JSON text, however odd."""
     return RawValue(Payload(metadata={"encoding": b"json/plain"}, data=text.encode()))
-
-
-async def failure(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
-    with pytest.raises(WorkflowFailureError) as caught:
-        await handle.result()
-    cause = caught.value.cause
-    assert isinstance(cause, ApplicationError), cause
-    return cause
 
 
 @pytest.mark.parametrize(
@@ -73,7 +64,7 @@ async def test_bad_input_fails_the_run_once_with_a_clear_message(
         id=f"hardening-{name}-{settings.temporal.task_queue}",
         task_queue=settings.temporal.task_queue,
     )
-    error = await failure(handle)
+    error = await failure_of(handle)
     assert error.type == "InvalidRequest"
     assert says in error.message
     history = await handle.fetch_history()
@@ -93,7 +84,7 @@ async def test_a_requester_no_credential_proves_is_refused_by_policy(
         id=f"unsigned-{settings.temporal.task_queue}",
         task_queue=settings.temporal.task_queue,
     )
-    error = await failure(handle)
+    error = await failure_of(handle)
     assert error.type == "PolicyDenied"
     assert "not authenticated (no start credential)" in error.message
 
@@ -111,7 +102,7 @@ async def test_someone_elses_key_cannot_start_work_in_your_name(
         id=workflow_id,
         task_queue=settings.temporal.task_queue,
     )
-    error = await failure(handle)
+    error = await failure_of(handle)
     assert error.type == "PolicyDenied"
     assert "the key 'bob' may not sign for 'alice'" in error.message
 
@@ -125,7 +116,7 @@ async def test_a_credential_for_other_work_does_not_start_this_work(
     handle = await client.start_workflow(
         WORKFLOW_NAME, swapped, id=workflow_id, task_queue=settings.temporal.task_queue
     )
-    error = await failure(handle)
+    error = await failure_of(handle)
     assert "the request changed since it was signed" in error.message
 
 
