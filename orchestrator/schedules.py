@@ -38,16 +38,17 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
+from orchestrator import durations
 from orchestrator.governed.model import REQUESTER_PATTERN, GovernedRequest
-from orchestrator.governed.workflow import POLICY_DECISION, REQUESTER, WORKFLOW_NAME
+from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.identity import IdentityKey
+from orchestrator.vocabulary import POLICY_DECISION, REQUESTER, WORKFLOW_DEFINITION
 
 SCHEDULE_ID_PREFIX = "sched-"
 SCHEDULE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-WORKFLOW_DEFINITION = SearchAttributeKey.for_keyword("WorkflowDefinition")
 
 OVERLAP_POLICIES: dict[str, ScheduleOverlapPolicy] = {
     "skip": ScheduleOverlapPolicy.SKIP,
@@ -63,8 +64,6 @@ DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 MONTH_NAMES = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ]  # fmt: skip
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_PROBLEMS_SHOWN = 10
 TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
@@ -212,10 +211,10 @@ def check_window(start_at: datetime | None, end_at: datetime | None) -> None:
 
 def duration(text: str, option: str) -> timedelta:
     """`90s`, `15m`, `1h`, `7d` (a bare number is seconds)."""
-    match = DURATION.match(text.strip())
-    if not match:
-        raise ScheduleInputError(f"{option} {text!r}: expected a duration like 90s, 15m, 1h or 7d.")
-    return timedelta(seconds=float(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"])
+    try:
+        return timedelta(seconds=durations.seconds(text))
+    except ValueError as error:
+        raise ScheduleInputError(f"{option} {text!r}: {error}.") from None
 
 
 def interval(text: str, option: str = "--interval") -> timedelta:
@@ -652,11 +651,7 @@ def calendar_text(spec: ScheduleCalendarSpec) -> str:
 
 def compact(value: timedelta) -> str:
     """A duration in its largest whole unit: 1h, 90m, 45s."""
-    seconds = value.total_seconds()
-    for unit in ("d", "h", "m"):
-        if seconds >= UNIT_SECONDS[unit] and seconds % UNIT_SECONDS[unit] == 0:
-            return f"{int(seconds // UNIT_SECONDS[unit])}{unit}"
-    return f"{seconds:g}s"
+    return durations.compact(value.total_seconds())
 
 
 def _iso(value: datetime) -> str:

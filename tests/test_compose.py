@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.devstack.services import SEARCH_ATTRIBUTES, opa_settings
+from orchestrator.devstack.services import opa_settings
+from orchestrator.vocabulary import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "compose.yaml"

@@ -69,15 +69,16 @@ from orchestrator.declarative import validate as declarative_validate
 from orchestrator.declarative.model import DeclarativeRequest
 from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
 from orchestrator.governed.model import GovernedRequest
-from orchestrator.governed.workflow import (
+from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.identity import API_ISSUER, IdentityError, IdentityKey, Keyring
+from orchestrator.starts import Startable
+from orchestrator.vocabulary import (
     APPROVAL_STATUS,
     POLICY_DECISION,
     REQUESTER,
     TRACE_ID,
-    WORKFLOW_NAME,
+    trace_id_text,
 )
-from orchestrator.identity import API_ISSUER, IdentityError, IdentityKey, Keyring
-from orchestrator.starts import Startable
 
 WORKFLOW_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@=+-]{0,254}$"
 EVENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -236,7 +237,7 @@ WorkflowId = Annotated[str, Path(pattern=WORKFLOW_ID_PATTERN, description="A wor
 
 def _current_trace_id() -> str | None:
     context = trace.get_current_span().get_span_context()
-    return format(context.trace_id, "032x") if context.is_valid else None
+    return trace_id_text(context.trace_id) if context.is_valid else None
 
 
 def _fingerprint(*parts: Any) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from orchestrator import durations
 from orchestrator.api.auth import (
     DEFAULT_FAILURE_LIMIT,
     DEFAULT_MAX_ADDRESSES,
@@ -45,8 +46,6 @@ from orchestrator.governed.model import (
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 EVENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 CALLER = "caller"
 # A value pasted into a task is a name or a number, not a paragraph.
 MAX_TASK_VALUE_LENGTH = 200
@@ -328,10 +327,10 @@ def _event(name: str, spec: Any, where: str) -> EventMapping:
         raise ConfigError(f"{where}.kind: a non-empty string when given.")
     timeout = float(DEFAULT_APPROVAL_TIMEOUT_SECONDS)
     if spec.get("approval_timeout") is not None:
-        match = DURATION.match(str(spec["approval_timeout"]).strip())
-        if not match:
-            raise ConfigError(f"{where}.approval_timeout: a duration like 30m, 4h or 7d.")
-        timeout = float(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"]
+        try:
+            timeout = durations.seconds(str(spec["approval_timeout"]))
+        except ValueError as error:
+            raise ConfigError(f"{where}.approval_timeout: {error}.") from None
     return EventMapping(
         name=name,
         task=task,

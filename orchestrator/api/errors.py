@@ -13,6 +13,7 @@ from opentelemetry import trace
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.api.models import MAX_VALUE_LENGTH, ErrorResponse
+from orchestrator.vocabulary import trace_id_text
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
     """Anything unforeseen: logged with its traceback here, a short message to the caller."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     context = trace.get_current_span().get_span_context()
-    where = f" (trace {format(context.trace_id, '032x')})" if context.is_valid else ""
+    where = f" (trace {trace_id_text(context.trace_id)})" if context.is_valid else ""
     return error_response(500, "internal", f"Internal error{where}; see the API's log.")
 
 

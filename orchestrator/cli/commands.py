@@ -38,6 +38,7 @@ from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKF
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.identity import IdentityError, Keyring
+from orchestrator.vocabulary import OUTCOME_BY_ERROR_TYPE, trace_id_text
 from telemetry.logs import setup_logging
 from telemetry.tracing import setup_tracing
 
@@ -163,7 +164,7 @@ async def start_prepared(
         settings,
         GovernedResult,
     )
-    trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
+    trace_id = trace_id_text(trace.get_current_span().get_span_context().trace_id)
     started = {
         "workflow_id": workflow_id,
         "run_id": handle.result_run_id,
@@ -189,14 +190,6 @@ async def wait_for_outcome(handle: WorkflowHandle[Any, GovernedResult]) -> dict[
     except WorkflowFailureError as failure:
         return failure_outcome(failure)
     return {"outcome": "completed", "result": asdict(result)}
-
-
-OUTCOME_BY_ERROR_TYPE = {
-    "PolicyDenied": "denied",
-    "ApprovalRejected": "rejected",
-    "ApprovalExpired": "expired",
-    "InvalidRequest": "invalid",
-}
 
 
 def failure_outcome(failure: WorkflowFailureError) -> dict[str, Any]:

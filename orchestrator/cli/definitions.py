@@ -42,14 +42,9 @@ from orchestrator.declarative.model import (
 from orchestrator.declarative.validate import SCHEMA, Problem, problems
 from orchestrator.declarative.workflow import WORKFLOW_NAME
 from orchestrator.governed.model import REQUESTER_PATTERN
+from orchestrator.vocabulary import OUTCOME_BY_ERROR_TYPE, trace_id_text
 
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
-OUTCOME_BY_ERROR_TYPE = {
-    "PolicyDenied": "denied",
-    "ApprovalRejected": "rejected",
-    "ApprovalExpired": "expired",
-    "InvalidDefinition": "invalid",
-}
 
 
 def add_commands(subparsers: Any) -> None:
@@ -222,7 +217,7 @@ async def run_prepared(
         "workflow_id": workflow_id,
         "run_id": handle_.result_run_id,
         "workflow_name": name,
-        "trace_id": format(trace.get_current_span().get_span_context().trace_id, "032x"),
+        "trace_id": trace_id_text(trace.get_current_span().get_span_context().trace_id),
         "temporal_ui": settings.workflow_link(workflow_id),
     }
     if not args.wait:

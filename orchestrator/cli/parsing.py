@@ -8,22 +8,18 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from orchestrator import durations
 from orchestrator.cli.errors import UsageError
 
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def duration_seconds(text: str, option: str, *, positive: bool = False) -> float:
     """`90s`, `30m`, `24h`, `7d` (a bare number is seconds); `positive` refuses zero."""
-    match = DURATION.match(text.strip())
-    if not match:
-        raise UsageError(f"{option} {text!r}: expected a duration like 90s, 30m, 24h or 7d.")
-    seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"]
-    # A very long digit string parses as a float of infinity; no duration means that.
-    if not math.isfinite(seconds):
-        raise UsageError(f"{option} {text!r}: too long a duration.")
+    try:
+        seconds = durations.seconds(text)
+    except ValueError as error:
+        raise UsageError(f"{option} {text!r}: {error}.") from None
     if positive and seconds <= 0:
         raise UsageError(f"{option} {text!r}: must be longer than zero.")
     return seconds

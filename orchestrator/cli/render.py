@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.common import SearchAttributeKey
+from orchestrator.vocabulary import APPROVAL_STATUS, POLICY_DECISION, REQUESTER
 
-LIST_ATTRIBUTES = [
-    SearchAttributeKey.for_keyword("Requester"),
-    SearchAttributeKey.for_keyword("PolicyDecision"),
-    SearchAttributeKey.for_keyword("ApprovalStatus"),
-]
+LIST_ATTRIBUTES = [REQUESTER, POLICY_DECISION, APPROVAL_STATUS]
 
 
 def started(info: dict[str, Any]) -> str:

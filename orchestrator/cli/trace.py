@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 
 from orchestrator.cli.errors import CliError
 from orchestrator.config import Settings
-from orchestrator.governed.workflow import TRACE_ID
+from orchestrator.vocabulary import TRACE_ID
 from telemetry.jaeger import JaegerError, fetch_trace, find_workflow_traces, ui_link
 from telemetry.waterfall import render_waterfall, spans_to_json
 

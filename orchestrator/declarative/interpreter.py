@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 from orchestrator import digest
@@ -64,9 +64,7 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
-
-APPROVAL_STATUS = SearchAttributeKey.for_keyword("ApprovalStatus")
-POLICY_DECISION = SearchAttributeKey.for_keyword("PolicyDecision")
+from orchestrator.vocabulary import APPROVAL_STATUS, POLICY_DECISION
 
 # History budget of one run (Temporal warns at 10,240 events and terminates at 51,200
 # events or 50 MB). One sequential step costs about 12 events: the policy activity and

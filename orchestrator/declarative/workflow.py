@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import NoReturn
 
 from temporalio import workflow
-from temporalio.common import RawValue, SearchAttributeKey
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.declarative.activities import VALIDATE_ACTIVITY, ValidationInput
     from orchestrator.declarative.catalog import installed_catalog
-    from orchestrator.declarative.interpreter import APPROVAL_STATUS, Interpreter
+    from orchestrator.declarative.interpreter import Interpreter
     from orchestrator.declarative.loader import build_definition, definition_name
     from orchestrator.declarative.model import (
         DecisionSummary,
@@ -45,6 +45,14 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.declarative.validate import Problem
     from orchestrator.governed.model import REQUESTER_PATTERN
     from orchestrator.policy.contract import Requester
+    from orchestrator.vocabulary import (
+        APPROVAL_STATUS,
+        OUTCOME_BY_ERROR_TYPE,
+        REQUESTER,
+        TRACE_ID,
+        WORKFLOW_DEFINITION,
+        trace_id_text,
+    )
 
     # Imported here, passed through: the catalog modules register once per process, not
     # again in each workflow's sandbox.
@@ -52,17 +60,6 @@ with workflow.unsafe.imports_passed_through():
 
 WORKFLOW_NAME = "DeclarativeWorkflow"
 
-REQUESTER = SearchAttributeKey.for_keyword("Requester")
-WORKFLOW_DEFINITION = SearchAttributeKey.for_keyword("WorkflowDefinition")
-TRACE_ID = SearchAttributeKey.for_keyword("TraceId")
-
-STAGE_BY_ERROR_TYPE = {
-    "PolicyDenied": "denied",
-    "PolicyChangedSinceApproval": "denied",
-    "ApprovalRejected": "rejected",
-    "ApprovalExpired": "expired",
-    "InvalidDefinition": "invalid",
-}
 MAX_PROBLEMS_IN_MESSAGE = 20
 # Patch id: CheckPolicy steps whose decision requires approval wait for one (before this,
 # CheckPolicy only reported require_approval).
@@ -150,7 +147,7 @@ class DeclarativeWorkflow:
         try:
             output = await interpreter.run()
         except ApplicationError as error:
-            self.stage = STAGE_BY_ERROR_TYPE.get(error.type or "", "failed")
+            self.stage = OUTCOME_BY_ERROR_TYPE.get(error.type or "", "failed")
             self.error = error.message
             raise
         # An approval attempt refused while we ran must still answer its caller.
@@ -310,4 +307,4 @@ def _decode(raw: RawValue) -> tuple[DeclarativeRequest, list[Problem]]:
 def _trace_id_from_headers() -> str | None:
     """The trace of the starting client, from its headers (part of history: replay-safe)."""
     context = trace.get_current_span().get_span_context()
-    return format(context.trace_id, "032x") if context.is_valid else None
+    return trace_id_text(context.trace_id) if context.is_valid else None

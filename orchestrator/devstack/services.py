@@ -13,18 +13,13 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from orchestrator.vocabulary import SEARCH_ATTRIBUTES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JAEGER_CONFIG = Path(__file__).with_name("jaeger.yaml")
 
 # Custom search attributes the workflows upsert. Registered when the dev server starts,
 # because the dev server cannot learn them later without an operator call.
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "ApprovalStatus": "Keyword",
-    "PolicyDecision": "Keyword",
-    "Requester": "Keyword",
-    "TraceId": "Keyword",
-    "WorkflowDefinition": "Keyword",
-}
 
 
 class StackError(Exception):

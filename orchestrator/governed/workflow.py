@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -36,15 +36,18 @@ with workflow.unsafe.imports_passed_through():
         TaskSpec,
         WorkflowRef,
     )
+    from orchestrator.vocabulary import (
+        APPROVAL_STATUS,
+        POLICY_DECISION,
+        REQUESTER,
+        TRACE_ID,
+        trace_id_text,
+    )
 
 WORKFLOW_NAME = "GovernedWorkflow"
 AGENT_ACTIVITY = "agent.execute"
 CLEANUP_ACTIVITY = "agent.cleanup"
 
-APPROVAL_STATUS = SearchAttributeKey.for_keyword("ApprovalStatus")
-POLICY_DECISION = SearchAttributeKey.for_keyword("PolicyDecision")
-REQUESTER = SearchAttributeKey.for_keyword("Requester")
-TRACE_ID = SearchAttributeKey.for_keyword("TraceId")
 
 # Patch ids of changes to running workflow code (see README: changing workflow code).
 RECHECK_AFTER_APPROVAL = "recheck-policy-after-approval"
@@ -342,4 +345,4 @@ def _trace_id_from_headers() -> str | None:
     started without trace headers (schedules, the `temporal` CLI) have none here.
     """
     context = trace.get_current_span().get_span_context()
-    return format(context.trace_id, "032x") if context.is_valid else None
+    return trace_id_text(context.trace_id) if context.is_valid else None

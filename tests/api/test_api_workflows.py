@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestrator.api.app import workflow_id_for
 from orchestrator.declarative.model import DeclarativeResult
 from orchestrator.governed.model import GovernedResult
-from orchestrator.governed.workflow import TRACE_ID
+from orchestrator.vocabulary import TRACE_ID
 from tests.api.conftest import auth
 from tests.support import RunningWorker
 

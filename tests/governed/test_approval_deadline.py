@@ -15,9 +15,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.config import Settings
-from orchestrator.devstack.services import SEARCH_ATTRIBUTES
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.vocabulary import SEARCH_ATTRIBUTES
 from tests.support import RunningWorker, signed
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ from temporalio.client import (
 
 from orchestrator import schedules
 from orchestrator.governed.model import GovernedRequest
-from orchestrator.governed.workflow import REQUESTER
 from orchestrator.schedules import Changes, ScheduleInputError, Timing
+from orchestrator.vocabulary import REQUESTER
 
 
 def test_durations_intervals_and_compact_text() -> None:

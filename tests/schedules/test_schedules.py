@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from orchestrator.config import Settings
 from orchestrator.declarative.model import DeclarativeResult
 from orchestrator.governed.model import GovernedResult
-from orchestrator.governed.workflow import POLICY_DECISION, REQUESTER
+from orchestrator.vocabulary import POLICY_DECISION, REQUESTER
 from tests.schedules.cli import Outcome, run_cli
 from tests.support import RunningWorker
 
