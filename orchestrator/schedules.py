@@ -124,11 +124,9 @@ def definition_start(path: Path, requester: str) -> ScheduledStart:
         raise ScheduleInputError(f"--definition {error}") from None
     found = validate.problems(document, source=str(path))
     if found:
-        shown = "; ".join(validate.format_problems(found[:MAX_PROBLEMS_SHOWN]))
-        more = len(found) - MAX_PROBLEMS_SHOWN
         raise ScheduleInputError(
-            f"--definition {path}: {len(found)} problem(s), nothing was created: {shown}"
-            + (f"; and {more} more" if more > 0 else "")
+            f"--definition {path}: {len(found)} problem(s), nothing was created: "
+            + validate.summarize(found, MAX_PROBLEMS_SHOWN)
         )
     name = loader.definition_name(document, str(path))
     return ScheduledStart(

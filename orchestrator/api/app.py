@@ -469,13 +469,11 @@ async def run_definition(
     found = declarative_validate.problems(body.definition, source="api")
     if found:
         first = found[0]
-        shown = "; ".join(declarative_validate.format_problems(found[:MAX_PROBLEMS_SHOWN]))
-        more = len(found) - MAX_PROBLEMS_SHOWN
+        shown = declarative_validate.summarize(found, MAX_PROBLEMS_SHOWN)
         raise ApiError(
             422,
             "invalid_definition",
-            f"{len(found)} problem(s) in the definition: {shown}"
-            + (f"; and {more} more" if more > 0 else ""),
+            f"{len(found)} problem(s) in the definition: {shown}",
             field="body.definition" + (f".{first.path}" if first.path else ""),
         )
     return await _start(

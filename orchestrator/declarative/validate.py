@@ -101,6 +101,13 @@ def format_problems(found: Iterable[Problem]) -> list[str]:
     return [str(problem) for problem in found]
 
 
+def summarize(found: list[Problem], at_most: int) -> str:
+    """The first `at_most` problems on one line, then how many more there are."""
+    shown = "; ".join(format_problems(found[:at_most]))
+    more = len(found) - at_most
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
 # --- 1. JSON ---------------------------------------------------------------------------
 
 

@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         PendingApproval,
         Progress,
     )
-    from orchestrator.declarative.validate import Problem
+    from orchestrator.declarative.validate import Problem, summarize
     from orchestrator.governed.model import REQUESTER_PATTERN
     from orchestrator.policy.contract import Requester
     from orchestrator.vocabulary import (
@@ -171,12 +171,9 @@ class DeclarativeWorkflow:
 
     def _fail_invalid(self, found: list[Problem]) -> NoReturn:
         self.stage = "invalid"
-        shown = "; ".join(str(problem) for problem in found[:MAX_PROBLEMS_IN_MESSAGE])
-        more = len(found) - MAX_PROBLEMS_IN_MESSAGE
+        shown = summarize(found, MAX_PROBLEMS_IN_MESSAGE)
         source = f" {self.request.source}" if self.request.source else ""
-        self.error = f"Invalid definition{source}: {len(found)} problem(s): {shown}" + (
-            f"; and {more} more" if more > 0 else ""
-        )
+        self.error = f"Invalid definition{source}: {len(found)} problem(s): {shown}"
         raise ApplicationError(
             self.error,
             [{"path": problem.path, "message": problem.message} for problem in found],
