@@ -23,7 +23,7 @@ from orchestrator import starts
 from orchestrator.approval import ApprovalReceipt
 from orchestrator.approvals_client import send_decision
 from orchestrator.config import OpaSettings, Settings
-from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout, process
+from orchestrator.devstack import Binaries, LocalStack, Ports, StackError, StackLayout, process
 from orchestrator.devstack.services import REPO_ROOT, ServiceSpec
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
@@ -168,15 +168,24 @@ async def wait_for_stage(
 async def private_temporal(stack: LocalStack, folder: Path) -> AsyncIterator[LocalStack]:
     """A dev server of the test's own (SQLite in `folder`), for tests that restart it:
     restarting the session's server would break other tests' connections mid-call."""
-    free = Ports.free()
-    ports = replace(
-        stack.ports,
-        temporal=free.temporal,
-        temporal_http=free.temporal_http,
-        temporal_metrics=free.temporal_metrics,
-    )
-    own = LocalStack(ports, StackLayout(root=folder), stack.binaries, temporal_ui=False)
-    await asyncio.to_thread(own.start, "temporal")
+    # Free ports are free when picked, not when the server binds them: an outgoing
+    # connection can take one in between. Only that is retried, with new ports.
+    for attempt in range(3):
+        free = Ports.free()
+        ports = replace(
+            stack.ports,
+            temporal=free.temporal,
+            temporal_http=free.temporal_http,
+            temporal_metrics=free.temporal_metrics,
+        )
+        own = LocalStack(ports, StackLayout(root=folder), stack.binaries, temporal_ui=False)
+        try:
+            await asyncio.to_thread(own.start, "temporal")
+            break
+        except StackError:
+            log = own.layout.logs / "temporal.log"
+            if attempt == 2 or "address already in use" not in log.read_text(errors="replace"):
+                raise
     try:
         yield own
     finally:
