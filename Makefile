@@ -53,7 +53,7 @@ run-worker worker: up ## run a worker in the foreground against the local stack
 
 ## --- the demo -----------------------------------------------------------------
 demo: up ## the story end to end on the local stack (see README)
-	@$(CLIENT_ENV) $(PY) -m orchestrator.demo
+	@$(CLIENT_ENV) $(PY) -m orchestrator.devstack.demo
 
 ## --- tests --------------------------------------------------------------------
 test: setup lint typecheck policy-check pytest ## every check and test, as CI runs them

@@ -43,7 +43,6 @@ from orchestrator.connection import connect
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
 from orchestrator.governed.model import GovernedRequest, GovernedResult
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from orchestrator.identity import IdentityKey, Keyring
 from orchestrator.policy.client import OpaClient, new_http_client
 from orchestrator.policy.contract import (
     WORKFLOW_START,
@@ -52,6 +51,7 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
+from orchestrator.policy.identity import IdentityKey, Keyring
 from orchestrator.policy.shadow import ShadowEvaluator
 from orchestrator.policy.shadow import compare as compare_shadow
 

@@ -19,7 +19,7 @@
 | ORCH_METRICS_HOST | 127.0.0.1 | interface it binds (0.0.0.0 in a container) |
 | ORCH_LOG_LEVEL | INFO | log level |
 | ORCH_AGENT_OUTBOX | .data/outbox | where the agent delivers its work orders |
-| ORCH_ENCRYPTION_KEYS_FILE | - | encrypt payloads (see orchestrator/codec.py) |
+| ORCH_ENCRYPTION_KEYS_FILE | - | encrypt payloads (see orchestrator/codec/codec.py) |
 | ORCH_IDENTITY_KEYS_FILE | .data/identities.json | keys that sign and verify approvals |
 | ORCH_IDENTITY | - | who this CLI approves as (a key in that file) |
 | ORCH_NOTIFY_WEBHOOK | - | URL that approval escalation notices are POSTed to |

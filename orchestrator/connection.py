@@ -10,7 +10,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from orchestrator.codec import EncryptionCodec, KeyRing
+from orchestrator.codec.codec import EncryptionCodec, KeyRing
 from orchestrator.config import TemporalSettings
 from telemetry.temporal import tracing_interceptor
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from orchestrator.declarative.model import DeclarativeRequest
 from orchestrator.governed.model import GovernedRequest
-from orchestrator.identity import IdentityError, IdentityKey, Keyring, sign_start
+from orchestrator.policy.identity import IdentityError, IdentityKey, Keyring, sign_start
 
 Startable = TypeVar("Startable", GovernedRequest, DeclarativeRequest)
 

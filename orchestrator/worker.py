@@ -10,16 +10,16 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from orchestrator.approvals.escalation import EscalationActivities
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.declarative.activities import declarative_activities
 from orchestrator.declarative.workflow import DeclarativeWorkflow
-from orchestrator.escalation import EscalationActivities
 from orchestrator.governed.agent import AgentActivities, Outbox
 from orchestrator.governed.workflow import GovernedWorkflow
-from orchestrator.identity import IdentityError, Keyring
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
+from orchestrator.policy.identity import IdentityError, Keyring
 from orchestrator.policy.shadow import ShadowEvaluator
 from telemetry.httpx_tracing import instrument_client
 from telemetry.metrics import PolicyMetrics, create_runtime

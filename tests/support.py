@@ -20,15 +20,15 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from orchestrator import starts
-from orchestrator.approval import ApprovalReceipt
-from orchestrator.approvals_client import send_decision
+from orchestrator.approvals.client import send_decision
+from orchestrator.approvals.gate import ApprovalReceipt
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackError, StackLayout, process
 from orchestrator.devstack.services import REPO_ROOT, ServiceSpec
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from orchestrator.identity import Keyring
 from orchestrator.policy.client import OpaClient
+from orchestrator.policy.identity import Keyring
 from orchestrator.starts import Startable
 from orchestrator.worker import build_worker
 

@@ -61,8 +61,8 @@ from orchestrator.api.models import (
     StartWorkflow,
     WorkflowStatus,
 )
-from orchestrator.approval import ALREADY_DECIDED, APPROVE, REJECT
-from orchestrator.approvals_client import ApprovalAmbiguous, send_decision
+from orchestrator.approvals.client import ApprovalAmbiguous, send_decision
+from orchestrator.approvals.gate import ALREADY_DECIDED, APPROVE, REJECT
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.declarative import validate as declarative_validate
@@ -70,7 +70,7 @@ from orchestrator.declarative.model import DeclarativeRequest
 from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
 from orchestrator.governed.model import GovernedRequest
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from orchestrator.identity import API_ISSUER, IdentityError, IdentityKey, Keyring
+from orchestrator.policy.identity import API_ISSUER, IdentityError, IdentityKey, Keyring
 from orchestrator.starts import Startable
 from orchestrator.vocabulary import (
     APPROVAL_STATUS,

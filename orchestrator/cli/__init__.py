@@ -16,9 +16,9 @@ from collections.abc import Iterator, Sequence
 from orchestrator.cli import api, audit, commands, definitions, policy, schedule
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import positive_int, seconds, tcp_port, undecodable_argument
-from orchestrator.codec import CodecError
+from orchestrator.codec.codec import CodecError
 from orchestrator.config import ConfigError, Settings
-from orchestrator.identity import IdentityError
+from orchestrator.policy.identity import IdentityError
 from telemetry.tracing import TracingConfigError
 
 # What a shell reports for a process that SIGPIPE ended (128 + 13), like `seq 1e9 | head`.

@@ -4,7 +4,7 @@ The record comes from history alone; `export` chains every governed and declarat
 workflow's records into one tamper-evident stream and `verify` checks one, offline.
 
 A run whose history cannot be read (or holds values JSON cannot carry) never breaks an
-export: it is in the stream as such (orchestrator/audit_chain.py), named on stderr, and
+export: it is in the stream as such (orchestrator/audit/chain.py), named on stderr, and
 the export exits 1 once the whole stream is written, so a script notices that the stream
 is not a faithful copy of every run while still getting every other run's records.
 """
@@ -24,8 +24,8 @@ from temporalio.client import Client, WorkflowExecution, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator import audit_chain
-from orchestrator.audit import AuditDecision, AuditRecord, UnreadableRun, build_audit
+from orchestrator.audit import chain as audit_chain
+from orchestrator.audit.records import AuditDecision, AuditRecord, UnreadableRun, build_audit
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds
 from orchestrator.config import Settings

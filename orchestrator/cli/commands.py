@@ -24,20 +24,20 @@ from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import worker as worker_process
-from orchestrator.approval import APPROVE
-from orchestrator.approvals_client import ApprovalAmbiguous, send_decision
+from orchestrator.approvals.client import ApprovalAmbiguous, send_decision
+from orchestrator.approvals.gate import APPROVE
 from orchestrator.cli import audit, definitions, policy, render, schedule, starting
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds, parameters
-from orchestrator.codec import CodecError, EncryptionCodec, KeyRing
-from orchestrator.codec_server import make_server
+from orchestrator.codec.codec import CodecError, EncryptionCodec, KeyRing
+from orchestrator.codec.server import make_server
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.declarative.model import DeclarativeStatus
 from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from orchestrator.identity import IdentityError, Keyring
+from orchestrator.policy.identity import IdentityError, Keyring
 from orchestrator.vocabulary import OUTCOME_BY_ERROR_TYPE, trace_id_text
 from telemetry.logs import setup_logging
 from telemetry.tracing import setup_tracing

@@ -13,8 +13,8 @@ from dataclasses import asdict
 
 from temporalio.client import Client
 
-from orchestrator import shadow_report
-from orchestrator.audit import AuditRecord, UnreadableRun
+from orchestrator.audit import shadow_report
+from orchestrator.audit.records import AuditRecord, UnreadableRun
 from orchestrator.cli.audit import governed_runs, since_timestamp
 from orchestrator.config import Settings
 

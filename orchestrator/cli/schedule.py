@@ -13,13 +13,13 @@ from pathlib import Path
 from temporalio.client import Client, ScheduleAlreadyRunningError, ScheduleHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator import schedules
 from orchestrator.cli import render, starting
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds, parameters, positive_int
 from orchestrator.config import Settings
 from orchestrator.governed.model import GovernedRequest
-from orchestrator.schedules import Changes, ScheduleInputError, ScheduleSummary, Timing
+from orchestrator.schedules import service as schedules
+from orchestrator.schedules.service import Changes, ScheduleInputError, ScheduleSummary, Timing
 
 OVERLAP_CHOICES = list(schedules.OVERLAP_POLICIES)
 

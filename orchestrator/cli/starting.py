@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 from orchestrator import starts
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.config import Settings
-from orchestrator.identity import IdentityError, IdentityKey
+from orchestrator.policy.identity import IdentityError, IdentityKey
 from orchestrator.starts import Startable
 
 Result = TypeVar("Result")

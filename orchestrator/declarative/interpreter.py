@@ -33,8 +33,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
-from orchestrator import digest
-from orchestrator.approval import REJECT, ApprovalGate
+from orchestrator.approvals import digest
+from orchestrator.approvals.gate import REJECT, ApprovalGate
 from orchestrator.declarative.catalog import POLICY, ActivityCatalog
 from orchestrator.declarative.expressions import MissingResult, resolve
 from orchestrator.declarative.model import (

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator import digest
-from orchestrator.approval import ApprovalAttempt, EscalationRecord, PendingApprovalView
+from orchestrator.approvals import digest
+from orchestrator.approvals.gate import ApprovalAttempt, EscalationRecord, PendingApprovalView
 from orchestrator.declarative.expressions import Condition
 from orchestrator.policy.contract import Credential
 

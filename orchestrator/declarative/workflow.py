@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
 
-    from orchestrator.approval import (
+    from orchestrator.approvals.gate import (
         APPROVE,
         BOUND_APPROVALS,
         REJECT,

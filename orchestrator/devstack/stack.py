@@ -16,7 +16,7 @@ from orchestrator.devstack.services import (
     stack_services,
     worker_service,
 )
-from orchestrator.identity import write_development_keys
+from orchestrator.policy.identity import write_development_keys
 
 
 @dataclass(frozen=True)

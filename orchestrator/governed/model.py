@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator import digest, values
-from orchestrator.approval import ApprovalAttempt, EscalationRecord, PendingApprovalView
+from orchestrator import values
+from orchestrator.approvals import digest
+from orchestrator.approvals.gate import ApprovalAttempt, EscalationRecord, PendingApprovalView
 from orchestrator.policy.contract import Credential, PolicyDecision
 
 DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600

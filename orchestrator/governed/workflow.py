@@ -11,8 +11,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
 
-    from orchestrator import digest
-    from orchestrator.approval import (
+    from orchestrator.approvals import digest
+    from orchestrator.approvals.gate import (
         APPROVE,
         BOUND_APPROVALS,
         REJECT,

@@ -8,10 +8,10 @@ from dataclasses import replace
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.identity import Keyring
 from orchestrator.policy.authentication import authenticate
 from orchestrator.policy.client import OpaClient, PolicyError
 from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
+from orchestrator.policy.identity import Keyring
 from orchestrator.policy.shadow import ShadowEvaluator, compare
 from telemetry.metrics import PolicyMetrics
 from telemetry.policy_attributes import annotate_current_span, record_shadow_event

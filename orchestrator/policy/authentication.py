@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from orchestrator.identity import CredentialRejected, Keyring, verify, verify_start
 from orchestrator.policy.contract import ApprovalSpec, PolicyInput, Requester
+from orchestrator.policy.identity import CredentialRejected, Keyring, verify, verify_start
 
 NO_KEYS = "the worker has no identity keys (ORCH_IDENTITY_KEYS_FILE)"
 

@@ -33,7 +33,7 @@ class Credential:
 
     purpose "approval": "subject approves digest D of run R of workflow W";
     purpose "start": "subject asks for the work of digest D in workflow W" (W may be
-    `schedule:<id>`: every run of that schedule). See orchestrator/identity.py. The
+    `schedule:<id>`: every run of that schedule). See orchestrator/policy/identity.py. The
     signature never reaches OPA.
     """
 
@@ -106,7 +106,7 @@ class ApprovalSpec:
     approver: str
     decision: str  # "approve" | "reject"
     comment: str = ""
-    # Canonical digest of exactly what is being approved (orchestrator/digest.py).
+    # Canonical digest of exactly what is being approved (orchestrator/approvals/digest.py).
     digest: str = ""
     credential: Credential | None = None
     # Set by the policy activity from the verified credential, never by the caller.

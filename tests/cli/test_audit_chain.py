@@ -17,9 +17,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
-from orchestrator import audit_chain
-from orchestrator.audit import AuditRecord, UnreadableRun, build_audit
-from orchestrator.audit_chain import (
+from orchestrator.approvals.digest import canonical_json
+from orchestrator.audit import chain as audit_chain
+from orchestrator.audit.chain import (
     APPENDED,
     EDITED,
     GENESIS,
@@ -30,7 +30,7 @@ from orchestrator.audit_chain import (
     REORDERED,
     TRUNCATED,
 )
-from orchestrator.digest import canonical_json
+from orchestrator.audit.records import AuditRecord, UnreadableRun, build_audit
 from orchestrator.policy.contract import POLICY_ACTIVITY
 
 HISTORIES = Path(__file__).parents[1] / "histories"
@@ -165,7 +165,7 @@ def test_cloud_events_carry_the_chain_as_extension_attributes(
     event = json.loads(stream(entries, "cloudevents")[1])
     data = event["data"]
     assert event["specversion"] == "1.0"
-    assert event["type"] == f"dev.policy-orchestrator.audit.{data['kind']}"
+    assert event["type"] == f"dev.policy-orchestrator.audit.records.{data['kind']}"
     assert event["subject"] == data["workflow_id"]
     assert event["time"] == data["at"]
     assert event["datacontenttype"] == "application/json"

@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator import audit_chain
+from orchestrator.audit import chain as audit_chain
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
 from tests.support import BIN, RunningWorker, cli_env, wait_for_stage

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator.audit import AuditDecision, AuditRecord, AuditShadow
-from orchestrator.shadow_report import render, summarise
+from orchestrator.audit.records import AuditDecision, AuditRecord, AuditShadow
+from orchestrator.audit.shadow_report import render, summarise
 
 
 def decision(

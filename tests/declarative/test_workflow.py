@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.approvals_client import ApprovalAmbiguous
+from orchestrator.approvals.client import ApprovalAmbiguous
 from orchestrator.declarative.loader import load_file
 from orchestrator.declarative.model import DeclarativeResult
 from tests.declarative.support import (

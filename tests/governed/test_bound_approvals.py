@@ -25,13 +25,12 @@ from temporalio.client import (
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from orchestrator import digest
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
+from orchestrator.approvals import digest
+from orchestrator.approvals.gate import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
 from orchestrator.governed.model import GovernedRequest, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from orchestrator.identity import IdentityKey, Keyring, sign
 from orchestrator.policy.client import OpaClient
 from orchestrator.policy.contract import (
     WORKFLOW_START,
@@ -40,6 +39,7 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
+from orchestrator.policy.identity import IdentityKey, Keyring, sign
 from tests.support import BIN, RunningWorker, decide, private_opa, signed, wait_for_stage
 
 pytestmark = pytest.mark.integration

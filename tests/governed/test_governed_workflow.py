@@ -19,7 +19,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from orchestrator.approval import ApprovalReceipt
+from orchestrator.approvals.gate import ApprovalReceipt
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.governed.model import GovernedResult, GovernedStatus
 from orchestrator.policy.client import OpaClient

@@ -12,8 +12,8 @@ import json
 import pytest
 from temporalio.client import WorkflowFailureError
 
-from orchestrator import shadow_report
-from orchestrator.audit import AuditRecord
+from orchestrator.audit import shadow_report
+from orchestrator.audit.records import AuditRecord
 from orchestrator.cli.audit import governed_records, since_timestamp
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack

@@ -15,9 +15,9 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
-from orchestrator import schedules
 from orchestrator.governed.model import GovernedRequest
-from orchestrator.schedules import Changes, ScheduleInputError, Timing
+from orchestrator.schedules import service as schedules
+from orchestrator.schedules.service import Changes, ScheduleInputError, Timing
 from orchestrator.vocabulary import REQUESTER
 
 

@@ -16,9 +16,9 @@ from google.protobuf.json_format import MessageToDict
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
-from orchestrator.audit import build_audit
-from orchestrator.codec import ENCODING, CodecError, EncryptionCodec, KeyRing
-from orchestrator.codec_server import make_server
+from orchestrator.audit.records import build_audit
+from orchestrator.codec.codec import ENCODING, CodecError, EncryptionCodec, KeyRing
+from orchestrator.codec.server import make_server
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from tests.support import RunningWorker

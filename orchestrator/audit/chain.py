@@ -3,7 +3,7 @@
 Each workflow's AuditRecord is flattened into entries (request, decisions, approval
 attempts, steps, outcome), and the entries of all workflows are chained: every entry
 carries `seq`, the previous entry's hash (`prev_hash`, 64 zeros for the first) and its own
-`hash`, the SHA-256 of its canonical JSON without `hash` (orchestrator/digest.py). A
+`hash`, the SHA-256 of its canonical JSON without `hash` (orchestrator/approvals/digest.py). A
 trailer (`kind: end`) closes the stream with the record count, so a cut tail shows too.
 The trailer's hash is the stream's head: stored elsewhere, it also catches a stream
 rewritten and re-hashed from scratch, which a hash chain alone (no secret) cannot.
@@ -29,14 +29,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from orchestrator.audit import AuditRecord, UnreadableRun
-from orchestrator.digest import canonical_json
+from orchestrator.approvals.digest import canonical_json
+from orchestrator.audit.records import AuditRecord, UnreadableRun
 
 GENESIS = "0" * 64
 FORMATS = ("jsonl", "cloudevents")
 TRAILER = "end"
-EVENT_TYPE = "dev.policy-orchestrator.audit."
-EVENT_SOURCE = "/policy-orchestrator/audit"
+EVENT_TYPE = "dev.policy-orchestrator.audit.records."
+EVENT_SOURCE = "/policy-orchestrator/audit/records"
 UNREADABLE = "unreadable"
 # Far deeper than any request validation accepts, far shallower than Python's recursion
 # limit, so walking (and encoding) what is kept can never exhaust the stack.

@@ -44,7 +44,7 @@ from temporalio.service import RPCError
 from orchestrator import durations
 from orchestrator.governed.model import REQUESTER_PATTERN, GovernedRequest
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from orchestrator.identity import IdentityKey
+from orchestrator.policy.identity import IdentityKey
 from orchestrator.vocabulary import POLICY_DECISION, REQUESTER, WORKFLOW_DEFINITION
 
 SCHEDULE_ID_PREFIX = "sched-"

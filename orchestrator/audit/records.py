@@ -7,7 +7,7 @@ An approval refused by the update validator never enters history, by Temporal's 
 one refused by policy does, through its policy decision and the update's failure.
 
 Fields added after the first recorded histories default to empty, so every old history
-still builds a record; orchestrator/audit_chain.py turns records into a verifiable stream.
+still builds a record; orchestrator/audit/chain.py turns records into a verifiable stream.
 """
 
 from __future__ import annotations

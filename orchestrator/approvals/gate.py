@@ -7,7 +7,7 @@ A *bound* gate (every run since the `bound-approvals` patch) enforces the requir
 policy decision carried: the approver roles (widened by escalation), a quorum of distinct
 approvers, the deadline and escalation chain as durable timers (a deadline never
 approves), and approvals bound to what is approved: each carries a credential signed for
-this workflow and this digest (orchestrator/identity.py), verified by the worker before
+this workflow and this digest (orchestrator/policy/identity.py), verified by the worker before
 OPA sees the approver, and usable once. Older runs replay through the unbound path.
 """
 

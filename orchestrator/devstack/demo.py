@@ -23,8 +23,9 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 
-from orchestrator import shadow_report, starts
-from orchestrator.approvals_client import send_decision
+from orchestrator import starts
+from orchestrator.approvals.client import send_decision
+from orchestrator.audit import shadow_report
 from orchestrator.cli.audit import governed_records, since_timestamp
 from orchestrator.cli.commands import wait_for_outcome
 from orchestrator.config import Settings
@@ -36,10 +37,10 @@ from orchestrator.devstack.__main__ import default_stack
 from orchestrator.devstack.services import REPO_ROOT
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from orchestrator.identity import Keyring
+from orchestrator.policy.identity import Keyring
 from telemetry.tracing import setup_tracing
 
-tracer = trace.get_tracer("orchestrator.demo")
+tracer = trace.get_tracer("orchestrator.devstack.demo")
 
 
 @dataclass

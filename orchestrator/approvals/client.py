@@ -12,8 +12,8 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from orchestrator.approval import ApprovalReceipt, ApprovalRequest
-from orchestrator.identity import IdentityKey, sign
+from orchestrator.approvals.gate import ApprovalReceipt, ApprovalRequest
+from orchestrator.policy.identity import IdentityKey, sign
 
 
 class ApprovalAmbiguous(Exception):

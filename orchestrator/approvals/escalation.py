@@ -14,7 +14,7 @@ from dataclasses import asdict
 import httpx
 from temporalio import activity
 
-from orchestrator.approval import ESCALATE_ACTIVITY, EscalationNotice
+from orchestrator.approvals.gate import ESCALATE_ACTIVITY, EscalationNotice
 
 log = logging.getLogger(__name__)
 

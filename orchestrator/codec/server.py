@@ -16,7 +16,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict, ParseDict
 from temporalio.api.common.v1 import Payload
 
-from orchestrator.codec import CodecError, EncryptionCodec
+from orchestrator.codec.codec import CodecError, EncryptionCodec
 
 MAX_BODY = 4 * 1024 * 1024
 

@@ -1,7 +1,7 @@
 """What the candidate (shadow) policy would have changed, summarised from audit records.
 
 `orchestrator policy shadow-report` feeds this every governed and declarative run's
-audit record (orchestrator/audit.py): each decision that carries a shadow result is
+audit record (orchestrator/audit/records.py): each decision that carries a shadow result is
 counted once, as agreeing, disagreeing (the decision would change) or a shadow error.
 Pure: no Temporal, no I/O, so the counting is tested exactly.
 """
@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from orchestrator.audit import AuditRecord, UnreadableRun
+from orchestrator.audit.records import AuditRecord, UnreadableRun
 
 
 @dataclass(frozen=True)
