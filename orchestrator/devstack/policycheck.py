@@ -1,7 +1,8 @@
 """`make policy-check`: Rego is code — formatted, strictly checked, fully tested.
 
 Runs `opa fmt --list`, `opa check --strict` and `opa test --coverage` on policies/ and
-fails unless every file is formatted, the check is clean, every test passes and
+fails unless every file is formatted, no line is longer than 120 characters (`opa fmt`
+leaves long lines alone; Regal's limit), the check is clean, every test passes and
 coverage is 100%. Prints per-file coverage so a drop is easy to find.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from orchestrator.devstack.services import REPO_ROOT, Binaries, StackError, opa_policy_args
 
 REQUIRED_COVERAGE = 100.0
+MAX_LINE_LENGTH = 120
 
 
 def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -36,6 +38,18 @@ def main() -> int:
         print(unformatted.stdout + unformatted.stderr)
         return 1
     print("opa fmt: every file formatted")
+
+    long_lines = [
+        f"  {path.relative_to(REPO_ROOT)}:{number}: {len(line)} characters"
+        for path in sorted((REPO_ROOT / "policies").rglob("*.rego"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if len(line) > MAX_LINE_LENGTH
+    ]
+    if long_lines:
+        print(f"policy-check: lines longer than {MAX_LINE_LENGTH} characters:")
+        print("\n".join(long_lines))
+        return 1
+    print(f"line length: every line at most {MAX_LINE_LENGTH} characters")
 
     check = run([opa, "check", "--strict", *policies])
     if check.returncode:

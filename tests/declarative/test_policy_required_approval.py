@@ -33,9 +33,9 @@ pytestmark = pytest.mark.integration
 LOAD_NEEDS_APPROVAL = """
 
 # Added by tests/declarative/test_policy_required_approval.py.
-require_approval if {
-	action == "step.execute"
-	count(deny) == 0
+_require_approval if {
+	_action == "step.execute"
+	count(_deny) == 0
 	input.step.activity == "LoadData"
 }
 """
@@ -54,7 +54,7 @@ async def gated(
     stack: LocalStack, client: Client, settings: Settings, tmp_path: Path
 ) -> AsyncIterator[tuple[RunningWorker, PrivateOpa, OpaClient]]:
     async with private_opa(stack, tmp_path) as private:
-        main = private.policies / "orchestrator" / "main.rego"
+        main = private.policies / "orchestrator" / "main" / "main.rego"
         main.write_text(main.read_text() + LOAD_NEEDS_APPROVAL)
         opa = OpaClient(private.settings)
         await until(opa, lambda decision: decision.require_approval)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
 from orchestrator.devstack import LocalStack
+from orchestrator.devstack.services import REPO_ROOT
 from orchestrator.policy.client import OpaClient
 from orchestrator.policy.contract import (
     WORKFLOW_START,
@@ -19,6 +21,8 @@ from orchestrator.policy.contract import (
 from tests.support import private_opa
 
 pytestmark = pytest.mark.integration
+
+MANIFEST_REVISION = json.loads((REPO_ROOT / "policies" / ".manifest").read_text())["revision"]
 
 
 def start_input(description: str) -> PolicyInput:
@@ -35,7 +39,20 @@ async def test_opa_answers_from_the_repo_policies(opa_client: OpaClient) -> None
     assert decision.allow and not decision.require_approval
     assert decision.decision_id  # decision logging is on
     assert decision.opa_version.startswith("1.")
-    assert decision.policy_revision  # settings/data.yaml policy_version
+    assert decision.policy_revision == MANIFEST_REVISION
+
+
+async def test_the_revision_is_the_manifest_s_in_provenance_and_decision_alike(
+    opa_client: OpaClient,
+) -> None:
+    # One home for the revision, policies/.manifest: OPA reports it as the bundle's
+    # provenance, and the policy states the same in its policy_version.
+    body = await opa_client.query(
+        opa_client.settings.decision_path, start_input("Generate the weekly usage report")
+    )
+    bundles = body["provenance"]["bundles"]
+    assert [bundle["revision"] for bundle in bundles.values()] == [MANIFEST_REVISION]
+    assert body["result"]["policy_version"] == MANIFEST_REVISION
 
 
 async def test_edited_rule_applies_without_restart(stack: LocalStack, tmp_path: Path) -> None:
@@ -45,8 +62,8 @@ async def test_edited_rule_applies_without_restart(stack: LocalStack, tmp_path: 
         assert before.allow
         pid = private.pid
 
-        rule = private.policies / "orchestrator" / "start.rego"
-        added = '\ndeny contains "Archiving is frozen." if contains(description, "archive")\n'
+        rule = private.policies / "orchestrator" / "start" / "start.rego"
+        added = '\ndeny contains "Archiving is frozen." if contains(_description, "archive")\n'
         rule.write_text(rule.read_text() + added)
 
         for _ in range(100):

@@ -16,17 +16,31 @@ package system.log
 import data.orchestrator.settings
 import data.orchestrator.words
 
-marker := settings.sensitive.marker
+# METADATA
+# title: Mask
+# description: |
+#   The mask operations OPA applies to the event before logging it: every secret found
+#   is overwritten with the marker (a string keeps its other text), in place where its
+#   path can be addressed, else its nearest addressable ancestor as a whole.
+mask contains {"op": "upsert", "path": _pointer("input", path), "value": value} if {
+	some [path, value] in _overwrite
+	every part in path {
+		_safe_segment(part)
+	}
+}
 
-# What the worker asked with; anything that is not an object carries no fields to mask.
-asked := input.input if is_object(input.input)
+mask contains {"op": "upsert", "path": _pointer("input", _safe_prefix(path)), "value": _marker} if {
+	some [path, _] in _overwrite
+	some part in path
+	not _safe_segment(part)
+}
 
-default asked := {}
-
-# Where sensitive keys are looked for, and where secret-looking text is.
-keyed_sections := [["task", "parameters"], ["step", "args"]]
-
-text_sections := [["task"], ["step"], ["approval", "comment"]]
+mask contains {"op": "upsert", "path": sprintf("/result/reasons/%d", [i]), "value": clean} if {
+	some i, reason in input.result.reasons
+	is_string(reason)
+	clean := _redacted(reason)
+	clean != reason
+}
 
 # METADATA
 # title: Sensitive key
@@ -47,176 +61,166 @@ sensitive_key(key) if {
 	word in {listed, concat("", [listed, "s"])}
 }
 
+_marker := settings.sensitive.marker
+
+# What the worker asked with; anything that is not an object carries no fields to mask.
+_asked := input.input if is_object(input.input)
+
+default _asked := {}
+
+# Where sensitive keys are looked for, and where secret-looking text is.
+_keyed_sections := [["task", "parameters"], ["step", "args"]]
+
+_text_sections := [["task"], ["step"], ["approval", "comment"]]
+
 # The sensitive keys that occur at all: most decisions have none, and then nothing below
 # walks the input.
-sensitive_keys contains key if {
-	some section in keyed_sections
-	some key in words.keys_in(object.get(asked, section, null))
+_sensitive_keys contains key if {
+	some section in _keyed_sections
+	some key in words.keys_in(object.get(_asked, section, null))
 	sensitive_key(key)
 }
 
 # Paths (from the input's root) of the values of sensitive keys: the outermost one where
 # they nest, since masking it masks what is below.
-keyed contains array.concat(section, path) if {
-	count(sensitive_keys) > 0
-	some section in keyed_sections
-	walk(object.get(asked, section, null), [path, _])
-	path[count(path) - 1] in sensitive_keys
-	not sensitive_above(path)
+_keyed contains array.concat(section, path) if {
+	count(_sensitive_keys) > 0
+	some section in _keyed_sections
+	walk(object.get(_asked, section, null), [path, _])
+	path[count(path) - 1] in _sensitive_keys
+	not _sensitive_above(path)
 }
 
-sensitive_above(path) if {
+_sensitive_above(path) if {
 	some i, key in path
 	i < count(path) - 1
-	key in sensitive_keys
+	key in _sensitive_keys
 }
 
 # Strings below a sensitive key: also blanked where the decision's reasons quote them.
-secret_values contains value if {
-	some path in keyed
-	walk(object.get(asked, path, null), [_, value])
+_secret_values contains value if {
+	some path in _keyed
+	walk(object.get(_asked, path, null), [_, value])
 	is_string(value)
 	count(value) >= 4
 }
 
 # "password=hunter2", "api_key: abc", "\"token\": \"abc\"": a sensitive name, then its
 # value. The name (group 1) stays in the log, the value is replaced.
-key_value_patterns := [
+_key_value_patterns := [
 	sprintf(`(?i)([a-z0-9_.-]*(?:%s)[a-z0-9_.-]*["']?\s*[:=]\s*["']?)[^\s,;"']+`, [concat("|", parts)]),
 	sprintf(`(?i)(\b(?:%s)s?["']?\s*[:=]\s*["']?)[^\s,;"']+`, [concat("|", settings.sensitive.key_words)]),
 ] if {
 	parts := {form | some part in settings.sensitive.key_parts; some form in {part, words.compact(part)}}
 }
 
-patterns := [sprintf("(?i)%s", [pattern]) | some pattern in settings.sensitive.patterns]
+_patterns := [sprintf("(?i)%s", [pattern]) | some pattern in settings.sensitive.patterns]
 
-token := settings.sensitive.token
+_token := settings.sensitive.token
 
-token_pattern := sprintf("(?i)[a-z0-9_-]{%d,}", [token.min_length])
+_token_pattern := sprintf("(?i)[a-z0-9_-]{%d,}", [_token.min_length])
 
 # A long run that is random-looking enough to be a key: enough digits and letters, and
 # not a UUID (ids are not secrets, and steps pass run ids along).
-token_like(run) if {
-	count(regex.find_n(`[0-9]`, run, -1)) >= token.min_digits
-	count(regex.find_n(`(?i)[a-z]`, run, -1)) >= token.min_letters
+_token_like(run) if {
+	count(regex.find_n(`[0-9]`, run, -1)) >= _token.min_digits
+	count(regex.find_n(`(?i)[a-z]`, run, -1)) >= _token.min_letters
 	not regex.match(`(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, run)
 }
 
 # METADATA
 # title: Secrets in a text
 # description: What in a text must not be logged (pattern matches, token-like runs, secret values).
-secrets_in(text) := ({found |
-	some pattern in patterns
+_secrets_in(text) := ({found |
+	some pattern in _patterns
 	some found in regex.find_n(pattern, text, -1)
 } | {run |
-	some run in regex.find_n(token_pattern, text, -1)
-	token_like(run)
+	some run in regex.find_n(_token_pattern, text, -1)
+	_token_like(run)
 }) | {value |
-	some value in secret_values
+	some value in _secret_values
 	contains(text, value)
 }
 
 # METADATA
 # title: Redacted
 # description: The text with everything secret in it replaced by the marker.
-redacted(text) := strings.replace_n({found: marker | some found in secrets_in(named)}, named) if {
+_redacted(text) := strings.replace_n({found: _marker | some found in _secrets_in(named)}, named) if {
 	named := regex.replace(
-		regex.replace(text, key_value_patterns[0], concat("", ["${1}", marker])),
-		key_value_patterns[1],
-		concat("", ["${1}", marker]),
+		regex.replace(text, _key_value_patterns[0], concat("", ["${1}", _marker])),
+		_key_value_patterns[1],
+		concat("", ["${1}", _marker]),
 	)
 }
 
 # Every distinct string (keys included) of the task, the step and an approval comment.
-logged_strings contains text if {
-	some section in text_sections
-	some text in words.strings_in(object.get(asked, section, null))
+_logged_strings contains text if {
+	some section in _text_sections
+	some text in words.strings_in(object.get(_asked, section, null))
 }
 
 # The ones with a secret in them, and what to log instead. Only when there are any is
 # the input walked for where they are.
-cleaned[text] := clean if {
-	some text in logged_strings
-	clean := redacted(text)
+_cleaned[text] := clean if {
+	some text in _logged_strings
+	clean := _redacted(text)
 	clean != text
 }
 
 # Every such string value by path (strings below sensitive keys are masked whole above).
-texts[path] := cleaned[value] if {
-	count(cleaned) > 0
-	some section in text_sections
-	walk(object.get(asked, section, null), [inner, value])
+_texts[path] := _cleaned[value] if {
+	count(_cleaned) > 0
+	some section in _text_sections
+	walk(object.get(_asked, section, null), [inner, value])
 	is_string(value)
-	cleaned[value]
+	_cleaned[value]
 	path := array.concat(section, inner)
-	not below_keyed(path)
+	not _below_keyed(path)
 }
 
-below_keyed(path) if {
-	some masked in keyed
+_below_keyed(path) if {
+	some masked in _keyed
 	array.slice(path, 0, count(masked)) == masked
 }
 
 # Object keys that look like secrets themselves (an e-mail address as a key): the key
 # cannot be renamed, so its whole object is masked (below, as an unsafe path).
-secret_keys contains path if {
-	names := {key | some section in text_sections; some key in words.keys_in(object.get(asked, section, null)); cleaned[key]}
+_secret_keys contains path if {
+	names := {key |
+		some section in _text_sections
+		some key in words.keys_in(object.get(_asked, section, null))
+		_cleaned[key]
+	}
 	count(names) > 0
-	some section in text_sections
-	walk(object.get(asked, section, null), [inner, _])
+	some section in _text_sections
+	walk(object.get(_asked, section, null), [inner, _])
 	inner[count(inner) - 1] in names
 	path := array.concat(section, inner)
 }
 
 # What to overwrite, as [path, value].
-overwrite contains [path, marker] if some path in keyed
+_overwrite contains [path, _marker] if some path in _keyed
 
-overwrite contains [path, cleaned] if some path, cleaned in texts
+_overwrite contains [path, clean] if some path, clean in _texts
 
-overwrite contains [path, marker] if some path in secret_keys
+_overwrite contains [path, _marker] if some path in _secret_keys
 
 # A path segment OPA's mask can address exactly and that is safe to print (OPA lists
 # masked paths in the log): an index, or a plain key that does not itself look secret.
-safe_segment(part) if is_number(part)
+_safe_segment(part) if is_number(part)
 
-safe_segment(part) if {
+_safe_segment(part) if {
 	is_string(part)
 	regex.match(`^[A-Za-z0-9_.~-]+$`, part)
-	count(secrets_in(part)) == 0
+	count(_secrets_in(part)) == 0
 }
 
 # The longest prefix of a path made of safe segments.
-safe_prefix(path) := array.slice(path, 0, min({i | some i, part in path; not safe_segment(part)}))
+_safe_prefix(path) := array.slice(path, 0, min({i | some i, part in path; not _safe_segment(part)}))
 
 # A mask path: "/input/task/parameters/password", "/input/step/args/1".
-pointer(root, path) := concat("/", array.concat(["", root], [segment(part) | some part in path]))
+_pointer(root, path) := concat("/", array.concat(["", root], [_segment(part) | some part in path]))
 
-segment(part) := format_int(part, 10) if is_number(part)
+_segment(part) := format_int(part, 10) if is_number(part)
 
-segment(part) := part if is_string(part)
-
-# METADATA
-# title: Mask
-# description: |
-#   The mask operations OPA applies to the event before logging it: every secret found
-#   is overwritten with the marker (a string keeps its other text), in place where its
-#   path can be addressed, else its nearest addressable ancestor as a whole.
-mask contains {"op": "upsert", "path": pointer("input", path), "value": value} if {
-	some [path, value] in overwrite
-	every part in path {
-		safe_segment(part)
-	}
-}
-
-mask contains {"op": "upsert", "path": pointer("input", safe_prefix(path)), "value": marker} if {
-	some [path, _] in overwrite
-	some part in path
-	not safe_segment(part)
-}
-
-mask contains {"op": "upsert", "path": sprintf("/result/reasons/%d", [i]), "value": cleaned} if {
-	some i, reason in input.result.reasons
-	is_string(reason)
-	cleaned := redacted(reason)
-	cleaned != reason
-}
+_segment(part) := part if is_string(part)

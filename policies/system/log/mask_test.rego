@@ -1,3 +1,4 @@
+# Not system.log_test: the bundle's root system/log admits only packages below system.log.
 package system.log.mask_test
 
 import data.system.log
@@ -11,7 +12,11 @@ event(asked) := {"input": asked, "result": {"allow": true, "reasons": ["fine"]}}
 start(parameters) := event({"action": "workflow.start", "task": {"description": "report", "parameters": parameters}})
 
 test_sensitive_keys if {
-	every key in ["password", "db_password", "dbpassword", "X-API-Key", "api_key", "apikey", "client_secret", "access_token", "Authorization", "email", "emails", "credentials", "private_key", "keys", "auth", "pwd", "cookie"] {
+	sensitive := [
+		"password", "db_password", "dbpassword", "X-API-Key", "api_key", "apikey", "client_secret", "access_token",
+		"Authorization", "email", "emails", "credentials", "private_key", "keys", "auth", "pwd", "cookie",
+	]
+	every key in sensitive {
 		log.sensitive_key(key)
 	}
 	every key in ["keyboard", "monkey", "author", "environment", "amount", "note", 7] {
@@ -20,15 +25,22 @@ test_sensitive_keys if {
 }
 
 test_sensitive_parameters_are_masked_at_any_depth if {
+	parameters := {
+		"password": "hunter2",
+		"db": {"apiKey": "abc", "host": "db1"},
+		"users": [{"email": "x", "name": "n"}],
+		"environment": "prod",
+	}
 	log.mask == {
 		upsert("/input/task/parameters/password", marker),
 		upsert("/input/task/parameters/db/apiKey", marker),
 		upsert("/input/task/parameters/users/0/email", marker),
-	} with input as start({"password": "hunter2", "db": {"apiKey": "abc", "host": "db1"}, "users": [{"email": "x", "name": "n"}], "environment": "prod"})
+	} with input as start(parameters)
 }
 
 test_the_outermost_sensitive_key_is_masked_whole if {
-	log.mask == {upsert("/input/task/parameters/credentials", marker)} with input as start({"credentials": {"user": "u", "password": "p"}})
+	log.mask == {upsert("/input/task/parameters/credentials", marker)}
+		with input as start({"credentials": {"user": "u", "password": "p"}})
 }
 
 test_step_arguments_are_masked_too if {
@@ -40,7 +52,10 @@ test_secret_looking_text_is_masked_where_it_is if {
 	api_key := "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e"
 	asked := {
 		"action": "workflow.start",
-		"task": {"description": "mail ops-lead@example.com with password=hunter2", "parameters": {"note": sprintf("key %s", [api_key])}},
+		"task": {
+			"description": "mail ops-lead@example.com with password=hunter2",
+			"parameters": {"note": sprintf("key %s", [api_key])},
+		},
 	}
 	log.mask == {
 		upsert("/input/task/description", "mail **REDACTED** with password=**REDACTED**"),
@@ -49,10 +64,10 @@ test_secret_looking_text_is_masked_where_it_is if {
 }
 
 test_a_sensitive_name_keeps_its_name_and_loses_its_value if {
-	log.redacted("login password=hunter2, then") == "login password=**REDACTED**, then"
-	log.redacted("\"db_token\": \"abc\"") == "\"db_token\": \"**REDACTED**\""
-	log.redacted("pw: hunter2 key=abc") == "pw: **REDACTED** key=**REDACTED**"
-	log.redacted("the key point") == "the key point"
+	log._redacted("login password=hunter2, then") == "login password=**REDACTED**, then"
+	log._redacted("\"db_token\": \"abc\"") == "\"db_token\": \"**REDACTED**\""
+	log._redacted("pw: hunter2 key=abc") == "pw: **REDACTED** key=**REDACTED**"
+	log._redacted("the key point") == "the key point"
 }
 
 test_known_token_shapes_are_masked if {
@@ -61,10 +76,10 @@ test_known_token_shapes_are_masked if {
 		"akiaabcdefghijklmnop", "eyjhbgcioijiuzi1niis.eyjzdwiioiixmjm0.sig", "pk_test_abcdefghijklmnop",
 		"a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
 	] {
-		log.redacted(sprintf("use %s now", [secret])) == "use **REDACTED** now"
+		log._redacted(sprintf("use %s now", [secret])) == "use **REDACTED** now"
 	}
 	every fine in ["123e4567-e89b-12d3-a456-426614174000", "customer_db_extract_pipeline_v2_nightly", "plain words"] {
-		log.redacted(fine) == fine
+		log._redacted(fine) == fine
 	}
 }
 

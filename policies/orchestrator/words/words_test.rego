@@ -19,7 +19,8 @@ test_terms_are_words_and_adjacent_pairs if {
 }
 
 test_every_form_of_a_keyword_is_found if {
-	every form in ["deploy", "deploys", "deployed", "deploying", "deployment", "deployments", "redeploy", "undeploying"] {
+	deploys := ["deploy", "deploys", "deployed", "deploying", "deployment", "deployments", "redeploy", "undeploying"]
+	every form in deploys {
 		words.found(["deploy"], {form}) == {"deploy"}
 	}
 	every form in ["drop", "dropped", "dropping", "dropper"] {
@@ -39,8 +40,10 @@ test_other_words_are_not_forms if {
 }
 
 test_only_vowel_suffixes_follow_a_changed_stem if {
-	words.vowel_suffixes == ["able", "ed", "er", "ers", "es", "ing", "ion", "ions", "ive"]
-	words.pattern("drop") == "^(?:|re|un)(?:drop(?:|s|es|d|ed|ing|ment|ments|ion|ions|er|ers|able|ive)|dropp(?:able|ed|er|ers|es|ing|ion|ions|ive))$"
+	words._vowel_suffixes == ["able", "ed", "er", "ers", "es", "ing", "ion", "ions", "ive"]
+	plain := "drop(?:|s|es|d|ed|ing|ment|ments|ion|ions|er|ers|able|ive)"
+	doubled := "dropp(?:able|ed|er|ers|es|ing|ion|ions|ive)"
+	words._pattern("drop") == sprintf("^(?:|re|un)(?:%s|%s)$", [plain, doubled])
 }
 
 test_names_compact_without_case_or_separators if {
@@ -48,7 +51,11 @@ test_names_compact_without_case_or_separators if {
 }
 
 test_forbidden_is_found_anywhere if {
-	every text in ["forbidden", "FORBIDDEN: x", "a forbidden job", "\"forbidden\"", "unforbiddenly", "for-bidden", "for.bid.den"] {
+	hidden := [
+		"forbidden", "FORBIDDEN: x", "a forbidden job", "\"forbidden\"",
+		"unforbiddenly", "for-bidden", "for.bid.den",
+	]
+	every text in hidden {
 		words.mentions_forbidden(text)
 	}
 	every text in ["for bidden", "forbid", "allowed"] {

@@ -12,18 +12,18 @@ package shadow.main
 
 import data.orchestrator.main
 
-# What the candidate changes, named in its policy_version so reports can tell
-# candidates apart.
-candidate := "amount-threshold-5000"
-
-# The change on trial: amounts above 5,000 (not 10,000) are high risk, so need approval.
-amount_threshold := 5000
-
 # METADATA
 # title: Candidate decision
 # description: The enforcing decision under the candidate settings, labelled as the candidate.
 # entrypoint: true
 decision := object.union(enforcing, {"policy_version": version}) if {
-	enforcing := main.decision with data.orchestrator.settings.risk.amount_threshold as amount_threshold
-	version := sprintf("%s+%s", [main.policy_version, candidate])
+	enforcing := main.decision with data.orchestrator.settings.risk.amount_threshold as _amount_threshold
+	version := sprintf("%s+%s", [main.policy_version, _candidate])
 }
+
+# What the candidate changes, named in its policy_version so reports can tell
+# candidates apart.
+_candidate := "amount-threshold-5000"
+
+# The change on trial: amounts above 5,000 (not 10,000) are high risk, so need approval.
+_amount_threshold := 5000

@@ -40,40 +40,17 @@ terms(texts) := {word | some text in texts; some word in of(text)} | {pair |
 	pair := concat(" ", [word, found[i + 1]])
 }
 
-# Suffixes that start with a vowel: only these follow a keyword that dropped its final
-# "e" (migrat-ion) or doubled its last letter (dropp-ed), as in English spelling.
-vowel_suffixes := sort([suffix | some suffix in settings.words.suffixes; regex.match(`^[aeiou]`, suffix)])
-
-any_of(parts) := sprintf("(?:%s)", [concat("|", parts)])
-
-# METADATA
-# title: Keyword pattern
-# description: |
-#   A regular expression for every form of a keyword (lower-case letters, one or two
-#   words): a prefix, the first word, then a suffix, or the first word without its
-#   final "e" or with its last letter doubled, then a suffix that starts with a vowel;
-#   then the second word, if any. Matching a pattern costs far less than listing forms.
-pattern(keyword) := sprintf("^%s(?:%s)%s$", [any_of(settings.words.prefixes), concat("|", stems), rest]) if {
-	parts := split(keyword, " ")
-	first := parts[0]
-	rest := concat("", [concat("", [" ", part]) | some part in array.slice(parts, 1, count(parts))])
-	plain := concat("", [first, any_of(settings.words.suffixes)])
-	doubled := concat("", [first, substring(first, count(first) - 1, 1), any_of(vowel_suffixes)])
-	dropped := [concat("", [trim_suffix(first, "e"), any_of(vowel_suffixes)]) | endswith(first, "e")]
-	stems := array.concat([plain, doubled], dropped)
-}
-
 # METADATA
 # title: Keywords found
 # description: |
 #   The keywords that occur, in any of their forms, among the terms. One pattern for all
 #   of them first picks the few terms worth a closer look.
 found(keywords, found_terms) := {keyword |
-	every_form := any_of([pattern(keyword) | some keyword in keywords])
+	every_form := _any_of([_pattern(keyword) | some keyword in keywords])
 	some term in found_terms
 	regex.match(every_form, term)
 	some keyword in keywords
-	regex.match(pattern(keyword), term)
+	regex.match(_pattern(keyword), term)
 }
 
 # METADATA
@@ -93,6 +70,9 @@ mentions_forbidden(text) if contains(regex.replace(lower(text), `[^a-z0-9\s]`, "
 # description: Every string in a value, object keys and string values, at any depth.
 strings_in(value) := string_values(value) | keys_in(value)
 
+# METADATA
+# title: String values of a value
+# description: Every string value (not object key) in a value, at any depth.
 string_values(value) := {node | walk(value, [_, node]); is_string(node)}
 
 # METADATA
@@ -112,15 +92,35 @@ forbidden_paths(value, texts) := {path |
 	some text in texts
 	mentions_forbidden(text)
 	walk(value, [path, node])
-	forbidden_node(path, node)
+	_forbidden_node(path, node)
 }
 
-forbidden_node(_, node) if {
+# Suffixes that start with a vowel: only these follow a keyword that dropped its final
+# "e" (migrat-ion) or doubled its last letter (dropp-ed), as in English spelling.
+_vowel_suffixes := sort([suffix | some suffix in settings.words.suffixes; regex.match(`^[aeiou]`, suffix)])
+
+_any_of(parts) := sprintf("(?:%s)", [concat("|", parts)])
+
+# A regular expression for every form of a keyword (lower-case letters, one or two
+# words): a prefix, the first word, then a suffix, or the first word without its final
+# "e" or with its last letter doubled, then a suffix that starts with a vowel; then the
+# second word, if any. Matching a pattern costs far less than listing forms.
+_pattern(keyword) := sprintf("^%s(?:%s)%s$", [_any_of(settings.words.prefixes), concat("|", stems), rest]) if {
+	parts := split(keyword, " ")
+	first := parts[0]
+	rest := concat("", [concat("", [" ", part]) | some part in array.slice(parts, 1, count(parts))])
+	plain := concat("", [first, _any_of(settings.words.suffixes)])
+	doubled := concat("", [first, substring(first, count(first) - 1, 1), _any_of(_vowel_suffixes)])
+	dropped := [concat("", [trim_suffix(first, "e"), _any_of(_vowel_suffixes)]) | endswith(first, "e")]
+	stems := array.concat([plain, doubled], dropped)
+}
+
+_forbidden_node(_, node) if {
 	is_string(node)
 	mentions_forbidden(node)
 }
 
-forbidden_node(path, _) if {
+_forbidden_node(path, _) if {
 	key := path[count(path) - 1]
 	is_string(key)
 	mentions_forbidden(key)

@@ -9,7 +9,10 @@ task(requester, description) := {"requester": signed(requester), "task": {"descr
 
 with_task(fields) := {"requester": signed("alice"), "task": object.union({"description": "report"}, fields)}
 
-forbidden(description) := sprintf("Task %q is forbidden: work that mentions \"forbidden\" is never allowed.", [description])
+forbidden(description) := sprintf(
+	"Task %q is forbidden: work that mentions \"forbidden\" is never allowed.",
+	[description],
+)
 
 test_allowed_task_has_no_denials_and_explains if {
 	count(start.deny) == 0 with input as task("alice", "Generate the weekly usage report")
@@ -42,19 +45,24 @@ test_forbidden_anywhere_in_the_description_is_denied if {
 }
 
 test_forbidden_in_the_kind_is_denied if {
-	start.deny == {"The task kind \"forbidden-kind\" mentions \"forbidden\", which is never allowed."} with input as with_task({"kind": "forbidden-kind"})
+	start.deny == {"The task kind \"forbidden-kind\" mentions \"forbidden\", which is never allowed."}
+		with input as with_task({"kind": "forbidden-kind"})
 }
 
 # Names the parameter, never its value: the value may be a secret.
 test_forbidden_in_a_parameter_key_or_value_is_denied if {
-	start.deny == {"The task's parameters.note mentions \"forbidden\", which is never allowed."} with input as with_task({"parameters": {"note": "a Forbidden job"}})
-	start.deny == {"The task's parameters.forbidden mentions \"forbidden\", which is never allowed."} with input as with_task({"parameters": {"forbidden": true}})
-	start.deny == {"The task's parameters.steps[1][\"the forbidden one\"] mentions \"forbidden\", which is never allowed."} with input as with_task({"parameters": {"steps": [{}, {"the forbidden one": 1}]}})
+	start.deny == {"The task's parameters.note mentions \"forbidden\", which is never allowed."}
+		with input as with_task({"parameters": {"note": "a Forbidden job"}})
+	start.deny == {"The task's parameters.forbidden mentions \"forbidden\", which is never allowed."}
+		with input as with_task({"parameters": {"forbidden": true}})
+	start.deny == {"The task's parameters.steps[1][\"the forbidden one\"] mentions \"forbidden\", which is never allowed."}
+		with input as with_task({"parameters": {"steps": [{}, {"the forbidden one": 1}]}})
 }
 
 test_long_forbidden_description_is_shortened if {
 	long := "forbidden: an extremely long description that goes on and on well past sixty characters"
-	start.deny == {forbidden("forbidden: an extremely long description that goes on and...")} with input as task("alice", long)
+	start.deny == {forbidden("forbidden: an extremely long description that goes on and...")}
+		with input as task("alice", long)
 }
 
 test_missing_or_blank_description_is_denied if {
@@ -66,7 +74,8 @@ test_missing_or_blank_description_is_denied if {
 
 test_requester_problems_deny if {
 	start.deny == {"Requester \"mallory\" is not in the directory."} with input as task("mallory", "report")
-	start.deny == {"dave holds role(s) viewer; starting work needs one of: engineer, operator, service."} with input as task("dave", "report")
+	start.deny == {"dave holds role(s) viewer; starting work needs one of: engineer, operator, service."}
+		with input as task("dave", "report")
 }
 
 test_every_problem_is_reported if {

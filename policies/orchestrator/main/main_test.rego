@@ -30,7 +30,10 @@ execute(requester, activity, args) := {
 	"step": {"activity": activity, "args": args, "path": "execution.blocks[2]"},
 }
 
-unknown_action(shown) := sprintf("Unknown action %s: expected one of workflow.start, step.execute, approval.decide.", [shown])
+unknown_action(shown) := sprintf(
+	"Unknown action %s: expected one of workflow.start, step.execute, approval.decide.",
+	[shown],
+)
 
 test_low_risk_start_is_allowed_without_approval if {
 	d := main.decision with input as start("alice", "generate weekly report", {})
@@ -43,7 +46,7 @@ test_low_risk_start_is_allowed_without_approval if {
 		],
 		"require_approval": false,
 		"risk": "low",
-		"policy_version": settings.policy_version,
+		"policy_version": main.policy_version,
 	}
 }
 
@@ -92,7 +95,9 @@ test_denied_start_never_requires_approval if {
 	not d.allow
 	not d.require_approval
 	d.risk == "high"
-	d.reasons == ["Task \"Forbidden: deploy to production\" is forbidden: work that mentions \"forbidden\" is never allowed."]
+	d.reasons == [
+		"Task \"Forbidden: deploy to production\" is forbidden: work that mentions \"forbidden\" is never allowed.",
+	]
 }
 
 test_denial_lists_every_reason_sorted if {
@@ -192,35 +197,45 @@ test_a_denied_risky_step_requires_no_approval if {
 }
 
 test_unauthenticated_requesters_start_nothing if {
-	unsigned := object.union(start("alice", "generate weekly report", {}), {"requester": {"authenticated": false, "authentication_error": "the signature does not match"}})
+	refused := {"authenticated": false, "authentication_error": "the signature does not match"}
+	unsigned := object.union(start("alice", "generate weekly report", {}), {"requester": refused})
 	d := main.decision with input as unsigned
 	not d.allow
-	d.reasons == ["The requester is not authenticated (the signature does not match): start work with `orchestrator start` or the API, which sign it."]
+	d.reasons == [concat("", [
+		"The requester is not authenticated (the signature does not match): ",
+		"start work with `orchestrator start` or the API, which sign it.",
+	])]
 }
 
 test_policy_version_is_the_bundle_revision_when_loaded_as_a_bundle if {
 	ours := {"orchestrator": {"manifest": {"revision": "r-9", "roots": ["orchestrator"]}}}
 	main.policy_version == "r-9" with data.system.bundles as ours
 	other := {"other": {"manifest": {"revision": "x", "roots": ["other"]}}}
-	main.policy_version == settings.policy_version with data.system.bundles as other
-	main.policy_version == settings.policy_version with data.system.bundles as {}
+	main.policy_version == "unbundled" with data.system.bundles as other
+	main.policy_version == "unbundled" with data.system.bundles as {}
+	no_revision := {"orchestrator": {"manifest": {"roots": ["orchestrator"]}}}
+	main.policy_version == "unbundled" with data.system.bundles as no_revision
 }
 
-# Loaded with --bundle, the .manifest revision and settings' copy must agree, so a
-# plain-files load (opa eval -d policies) reports the same version. Loaded as plain
-# files there is no bundle and nothing to compare.
+# Loaded as a bundle (`make policy-check` tests with --bundle), the decision reports the
+# revision policies/.manifest names, and the manifest must name one. Loaded as plain files
+# there is no bundle and nothing to check.
 our_bundles contains loaded if {
 	some loaded in data.system.bundles
 	"orchestrator" in loaded.manifest.roots
 }
 
-test_manifest_revision_and_settings_agree if {
+test_decisions_report_the_manifest_revision if {
 	every loaded in our_bundles {
-		loaded.manifest.revision == settings.policy_version
+		is_string(loaded.manifest.revision)
+		loaded.manifest.revision != ""
+		main.policy_version == loaded.manifest.revision
+		decided := main.decision with input as start("alice", "generate weekly report", {})
+		decided.policy_version == loaded.manifest.revision
 	}
 }
 
-test_only_the_orchestrator_bundle_is_compared if {
+test_only_the_orchestrator_bundle_is_checked if {
 	ours := {"roots": ["orchestrator"], "revision": "a"}
 	bundles := {"p": {"manifest": ours}, "q": {"manifest": {"roots": ["other"], "revision": "b"}}}
 	our_bundles == {{"manifest": ours}} with data.system.bundles as bundles

@@ -30,3 +30,7 @@ test_locations_read_like_paths if {
 	text.location("args", [0, "rows", 1]) == "args[0].rows[1]"
 	text.location("parameters", ["db", "odd key", "x-y"]) == "parameters.db[\"odd key\"][\"x-y\"]"
 }
+
+test_forbidden_mentions_name_where if {
+	text.forbidden_mention("Step p: args[0]") == "Step p: args[0] mentions \"forbidden\", which is never allowed."
+}
