@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from orchestrator.approvals.gate import ApprovalReceipt, ApprovalRequest
+from orchestrator.approvals.model import ApprovalReceipt, ApprovalRequest
 from orchestrator.policy.identity import IdentityKey, sign
 
 

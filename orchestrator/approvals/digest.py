@@ -1,21 +1,15 @@
 """The digest an approval is bound to: SHA-256 of the canonical JSON of what is approved.
 
-Canonical JSON here is sorted keys, no insignificant whitespace, UTF-8 (RFC 8785 for the
-values this project sends: strings, integers, booleans, null, lists and objects; floats
-are written by Python's shortest round-trip repr). Pure: safe inside workflow code.
+Also the subjects start credentials vouch for, digested the same way. Canonical JSON is
+orchestrator/policy/canonical.py's. Pure: safe inside workflow code.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
-
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+from orchestrator.policy.canonical import canonical_json
 
 
 def digest(value: Any) -> str:

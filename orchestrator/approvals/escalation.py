@@ -14,7 +14,8 @@ from dataclasses import asdict
 import httpx
 from temporalio import activity
 
-from orchestrator.approvals.gate import ESCALATE_ACTIVITY, EscalationNotice
+from orchestrator.approvals.model import EscalationNotice
+from orchestrator.vocabulary import ESCALATE_ACTIVITY
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """A human approval that policy governs: what it requires and who may decide are OPA's.
 
 Workflows own one `ApprovalGate` per pending approval and expose it through the Temporal
-Updates `approve` and `reject`. Deterministic: used inside workflow code.
+Updates `approve` and `reject` (orchestrator/approvals/updates.py). Deterministic: used
+inside workflow code. What it sends and records is in orchestrator/approvals/model.py.
 
 A *bound* gate (every run since the `bound-approvals` patch) enforces the requirement the
 policy decision carried: the approver roles (widened by escalation), a quorum of distinct
@@ -14,16 +15,28 @@ OPA sees the approver, and usable once. Older runs replay through the unbound pa
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from orchestrator.approvals.model import (
+    ALREADY_DECIDED,
+    APPROVE,
+    REJECT,
+    ApprovalAttempt,
+    ApprovalReceipt,
+    ApprovalRequest,
+    ApprovalStatus,
+    EscalationNotice,
+    EscalationRecord,
+    PendingApprovalView,
+)
 from orchestrator.policy import gate
 from orchestrator.policy.contract import (
     APPROVAL_DECIDE,
+    ApprovalDecision,
     ApprovalRequirement,
     ApprovalSpec,
     Credential,
@@ -33,105 +46,24 @@ from orchestrator.policy.contract import (
     TaskSpec,
     WorkflowRef,
 )
+from orchestrator.vocabulary import ESCALATE_ACTIVITY
 
-APPROVE = "approve"
-REJECT = "reject"
-ESCALATE_ACTIVITY = "approval.escalate"
 # Patch id: runs that opened an approval before requirements and credentials shipped.
 BOUND_APPROVALS = "bound-approvals"
-
-ALREADY_DECIDED = "The approval was already decided."
 
 ESCALATION_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10)
 
 
-@dataclass(frozen=True)
-class ApprovalRequest:
-    """The argument of the `approve` and `reject` updates."""
-
-    # Unbound (old) runs: who decides. Bound runs take the approver from the credential
-    # and refuse a payload whose approver names someone else.
-    approver: str = ""
-    comment: str = ""
-    # Which pending approval, by step path, when a workflow waits for several at once
-    # (declarative workflows); None decides the only one pending.
-    step: str | None = None
-    credential: Credential | None = None
-
-
-@dataclass(frozen=True)
-class EscalationNotice:
-    """The input of `approval.escalate`: one escalation step, as history records it."""
-
-    workflow_id: str
-    subject: str  # the task or step awaiting approval
-    action: str  # notify | widen | reject
-    roles: list[str]
-    after_seconds: float
-    approved_by: list[str]
-    quorum: int
-
-
-@dataclass(frozen=True)
-class EscalationRecord:
-    at: str
-    action: str
-    roles: list[str]
-    delivered_to: str = ""
-
-
-@dataclass(frozen=True)
-class ApprovalAttempt:
-    """One try to decide, accepted or refused by policy; the audit trail of the approval."""
-
-    approver: str
-    decision: str
-    comment: str
-    at: str
-    accepted: bool
-    reasons: list[str] = field(default_factory=list)
-    decision_id: str = ""
-    # Bound approvals: what was approved, whose key vouched, under which policy revision.
-    digest: str = ""
-    issuer: str = ""
-    policy_revision: str = ""
-
-
-@dataclass(frozen=True)
-class ApprovalReceipt:
-    """What the `approve`/`reject` caller gets back when the decision is taken."""
-
-    decision: str
-    approver: str
-    decision_id: str
-    reasons: list[str]
-    # Distinct approvals so far and how many the requirement needs.
-    approvals: int = 1
-    quorum: int = 1
-
-
-@dataclass(frozen=True)
-class PendingApprovalView:
-    """What an approver is shown and signs: the digest, who may approve, how many so far."""
-
-    step: str | None
-    digest: str
-    approver_roles: list[str]
-    quorum: int
-    approved_by: list[str]
-    deadline: str | None
-    # The run the approval belongs to: credentials are signed for it and no other.
-    run_id: str = ""
-
-
 class ApprovalGate:
+    """One approval: opened, decided through `validate` and `decide`, waited on with `wait`."""
+
     def __init__(
         self, requester: Requester, task: TaskSpec | None, *, definition: str | None = None
     ):
         self.requester = requester
         self.task = task
         self.definition = definition
-        self.status = "not_required"
+        self.status: ApprovalStatus = "not_required"
         self.deadline: datetime | None = None
         self.attempts: list[ApprovalAttempt] = []
         self.decision: ApprovalAttempt | None = None
@@ -180,7 +112,7 @@ class ApprovalGate:
             run_id=workflow.info().run_id,
         )
 
-    def validate(self, kind: str, request: ApprovalRequest) -> None:
+    def validate(self, kind: ApprovalDecision, request: ApprovalRequest) -> None:
         """Refuse, before anything enters history, decisions that cannot be taken now."""
         if not self.bound and (
             not isinstance(request.approver, str) or not request.approver.strip()
@@ -243,73 +175,29 @@ class ApprovalGate:
                 type="ApprovalReplayed",
             )
 
-    async def decide(self, kind: str, request: ApprovalRequest) -> ApprovalReceipt:
-        if self.bound:
-            return await self._decide_bound(kind, request)
-        info = workflow.info()
-        decision = await gate.decide(
-            PolicyInput(
-                action=APPROVAL_DECIDE,
-                workflow=WorkflowRef(
-                    info.workflow_type, info.workflow_id, info.run_id, self.definition
-                ),
-                requester=self.requester,
-                task=self.task,
-                approval=ApprovalSpec(request.approver.strip(), kind, request.comment),
-            )
-        )
-        attempt = ApprovalAttempt(
-            approver=request.approver.strip(),
-            decision=kind,
-            comment=request.comment,
-            at=workflow.now().isoformat(),
-            accepted=decision.allow,
-            reasons=decision.reasons,
-            decision_id=decision.decision_id,
-        )
-        # Another update may have decided while this one waited for OPA.
-        lost_race = decision.allow and (self.decision is not None or self.status != "pending")
-        if lost_race:
-            attempt = ApprovalAttempt(
-                **{**attempt.__dict__, "accepted": False, "reasons": [ALREADY_DECIDED]}
-            )
-        self.attempts.append(attempt)
-        if not attempt.accepted:
-            raise _refused(attempt, kind, lost_race)
-        self.decision = attempt
-        self.status = "approved" if kind == APPROVE else "rejected"
-        return ApprovalReceipt(kind, attempt.approver, attempt.decision_id, attempt.reasons)
+    async def decide(self, kind: ApprovalDecision, request: ApprovalRequest) -> ApprovalReceipt:
+        """Ask policy whether this decision may be taken, record the attempt, then take it.
 
-    async def _decide_bound(self, kind: str, request: ApprovalRequest) -> ApprovalReceipt:
-        credential = request.credential
-        assert credential is not None, "validate() refuses approvals without a credential"
-        # Spent even when refused: a credential is one attempt, never a standing grant.
-        self.used_nonces.add(credential.nonce)
-        info = workflow.info()
+        One path for both kinds of gate. A bound gate spends the credential, shows OPA the
+        requirement as it stands, and accepts only the approver the worker proved; an
+        unbound gate has no credential, an empty requirement and a quorum of one, so the
+        same steps send and record exactly what its older runs did.
+        """
+        credential = request.credential if self.bound else None
+        if self.bound:
+            assert credential is not None, "validate() refuses approvals without a credential"
+            # Spent even when refused: a credential is one attempt, never a standing grant.
+            self.used_nonces.add(credential.nonce)
+        approver = credential.subject if credential else request.approver.strip()
         decision = await gate.decide(
-            PolicyInput(
-                action=APPROVAL_DECIDE,
-                workflow=WorkflowRef(
-                    info.workflow_type, info.workflow_id, info.run_id, self.definition
-                ),
-                requester=self.requester,
-                task=self.task,
-                approval=ApprovalSpec(
-                    approver=credential.subject,
-                    decision=kind,
-                    comment=request.comment,
-                    digest=self.digest,
-                    credential=credential,
-                    required_roles=list(self.roles),
-                    exclude_requester=self.requirement.exclude_requester,
-                    approved_by=list(self.approved_by),
-                ),
-            )
+            self._policy_input(kind, approver, request.comment, credential)
         )
-        approver = decision.authenticated_approver or credential.subject
+        accepted = decision.allow
         reasons = list(decision.reasons)
-        # Only the worker's verification proves who this is; OPA's allow alone does not.
-        accepted = decision.allow and decision.authenticated_approver == credential.subject
+        if credential:
+            approver = decision.authenticated_approver or credential.subject
+            # Only the worker's verification proves who this is; OPA's allow alone does not.
+            accepted = accepted and decision.authenticated_approver == credential.subject
         # Another update may have decided while this one waited for OPA.
         lost_race = accepted and (self.decision is not None or self.status != "pending")
         if lost_race:
@@ -325,26 +213,55 @@ class ApprovalGate:
             reasons=reasons,
             decision_id=decision.decision_id,
             digest=self.digest,
-            issuer=credential.issuer,
-            policy_revision=decision.policy_revision,
+            issuer=credential.issuer if credential else "",
+            policy_revision=decision.policy_revision if credential else "",
         )
         self.attempts.append(attempt)
         if not accepted:
             raise _refused(attempt, kind, lost_race)
-        if kind == REJECT:
+        return self._take(attempt)
+
+    def _policy_input(
+        self, kind: ApprovalDecision, approver: str, comment: str, credential: Credential | None
+    ) -> PolicyInput:
+        info = workflow.info()
+        return PolicyInput(
+            action=APPROVAL_DECIDE,
+            workflow=WorkflowRef(
+                info.workflow_type, info.workflow_id, info.run_id, self.definition
+            ),
+            requester=self.requester,
+            task=self.task,
+            approval=ApprovalSpec(
+                approver=approver,
+                decision=kind,
+                comment=comment,
+                digest=self.digest,
+                credential=credential,
+                required_roles=list(self.roles),
+                exclude_requester=self.requirement.exclude_requester,
+                approved_by=list(self.approved_by),
+            ),
+        )
+
+    def _take(self, attempt: ApprovalAttempt) -> ApprovalReceipt:
+        """An accepted attempt: a reject decides; an approve counts toward the quorum."""
+        if attempt.decision == REJECT:
             self.decision = attempt
             self.status = "rejected"
         else:
-            self.approved_by.append(approver)
-            if len(self.approved_by) >= self.requirement.quorum:
+            if self.bound:
+                self.approved_by.append(attempt.approver)
+            if not self.bound or len(self.approved_by) >= self.requirement.quorum:
                 self.decision = attempt
                 self.status = "approved"
         return ApprovalReceipt(
-            kind,
-            approver,
+            attempt.decision,
+            attempt.approver,
             attempt.decision_id,
             attempt.reasons,
-            approvals=len(self.approved_by),
+            # Unbound receipts always said one of one.
+            approvals=len(self.approved_by) if self.bound else 1,
             quorum=self.requirement.quorum,
         )
 
@@ -407,7 +324,7 @@ class ApprovalGate:
         )
 
 
-def _refused(attempt: ApprovalAttempt, kind: str, lost_race: bool) -> ApplicationError:
+def _refused(attempt: ApprovalAttempt, kind: ApprovalDecision, lost_race: bool) -> ApplicationError:
     """Refused by policy (ApprovalRefused), or too late: another decision came first."""
     if lost_race:
         return ApplicationError(

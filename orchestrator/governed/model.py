@@ -5,11 +5,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from orchestrator import values
 from orchestrator.approvals import digest
-from orchestrator.approvals.gate import ApprovalAttempt, EscalationRecord, PendingApprovalView
+from orchestrator.approvals.model import (
+    ApprovalAttempt,
+    ApprovalStatus,
+    EscalationRecord,
+    PendingApprovalView,
+)
 from orchestrator.policy.contract import Credential, PolicyDecision
 
 DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600
@@ -20,6 +25,21 @@ MAX_TASK_LENGTH = 2000
 MAX_PARAMETERS = 50
 REQUESTER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 PARAMETER_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+
+# Where a governed run is (the `status` query's `stage`), in the order a run passes them;
+# the last five end it.
+Stage = Literal[
+    "validating",
+    "policy_check",
+    "awaiting_approval",
+    "running_agent",
+    "cleanup",
+    "completed",
+    "denied",
+    "rejected",
+    "expired",
+    "failed",
+]
 
 
 @dataclass(frozen=True)
@@ -150,11 +170,9 @@ class GovernedResult:
 class GovernedStatus:
     """What the `status` query returns: where the workflow is and why."""
 
-    # validating | policy_check | awaiting_approval | running_agent | cleanup |
-    # completed | denied | rejected | expired | failed
-    stage: str
+    stage: Stage
     requester: str
-    approval_status: str
+    approval_status: ApprovalStatus
     decision: PolicyDecision | None
     reasons: list[str]
     approval_deadline: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
@@ -12,20 +13,16 @@ with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
 
     from orchestrator.approvals import digest
-    from orchestrator.approvals.gate import (
-        APPROVE,
-        BOUND_APPROVALS,
-        REJECT,
-        ApprovalGate,
-        ApprovalReceipt,
-        ApprovalRequest,
-    )
+    from orchestrator.approvals.gate import BOUND_APPROVALS, ApprovalGate
+    from orchestrator.approvals.model import REJECT, ApprovalRequest
+    from orchestrator.approvals.updates import ApprovalUpdates
     from orchestrator.governed.model import (
         AgentTaskInput,
         AgentTaskResult,
         GovernedRequest,
         GovernedResult,
         GovernedStatus,
+        Stage,
     )
     from orchestrator.policy import gate
     from orchestrator.policy.contract import (
@@ -37,17 +34,18 @@ with workflow.unsafe.imports_passed_through():
         WorkflowRef,
     )
     from orchestrator.vocabulary import (
+        AGENT_CLEANUP_ACTIVITY,
+        AGENT_EXECUTE_ACTIVITY,
         APPROVAL_STATUS,
+        GOVERNED_WORKFLOW,
         POLICY_DECISION,
         REQUESTER,
         TRACE_ID,
         trace_id_text,
     )
 
-WORKFLOW_NAME = "GovernedWorkflow"
-AGENT_ACTIVITY = "agent.execute"
-CLEANUP_ACTIVITY = "agent.cleanup"
-
+# The workflow type, as the starters (CLI, API, schedules) name it.
+WORKFLOW_NAME = GOVERNED_WORKFLOW
 
 # Patch ids of changes to running workflow code (see README: changing workflow code).
 RECHECK_AFTER_APPROVAL = "recheck-policy-after-approval"
@@ -62,7 +60,7 @@ AGENT_RETRY = RetryPolicy(
 
 
 @workflow.defn(name=WORKFLOW_NAME)
-class GovernedWorkflow:
+class GovernedWorkflow(ApprovalUpdates):
     @workflow.init
     def __init__(self, raw: RawValue) -> None:
         # Decoded here, not by the SDK: input it cannot decode ("junk", a 5,000-deep
@@ -71,7 +69,7 @@ class GovernedWorkflow:
         request, self.input_problems = _decode(raw)
         self.request = request
         self.requester_spec = Requester(request.requester)
-        self.stage = "validating"
+        self.stage: Stage = "validating"
         self.decision: PolicyDecision | None = None
         self.decisions: list[PolicyDecision] = []
         requester = request.requester if isinstance(request.requester, str) else ""
@@ -135,7 +133,7 @@ class GovernedWorkflow:
         try:
             self.stage = "running_agent"
             agent = await workflow.execute_activity(
-                AGENT_ACTIVITY,
+                AGENT_EXECUTE_ACTIVITY,
                 AgentTaskInput(key, request.task, dict(request.parameters), request.kind),
                 result_type=AgentTaskResult,
                 start_to_close_timeout=timedelta(minutes=10),
@@ -147,7 +145,7 @@ class GovernedWorkflow:
         finally:
             self.stage = "cleanup"
             await workflow.execute_activity(
-                CLEANUP_ACTIVITY,
+                AGENT_CLEANUP_ACTIVITY,
                 key,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=AGENT_RETRY,
@@ -260,30 +258,13 @@ class GovernedWorkflow:
                 "the approval does not cover it, so the work did not run. Start it again.",
             )
 
-    def _blocked(self, kind: str, message: str) -> None:
+    def _blocked(self, kind: str, message: str) -> NoReturn:
         self.stage = "denied"
         raise ApplicationError(message, type=kind, non_retryable=True)
 
-    @workflow.update(name=APPROVE)
-    async def approve(self, request: ApprovalRequest) -> ApprovalReceipt:
-        return await self._decide(APPROVE, request)
-
-    @approve.validator
-    def validate_approve(self, request: ApprovalRequest) -> None:
-        self.approval.validate(APPROVE, request)
-
-    @workflow.update(name=REJECT)
-    async def reject(self, request: ApprovalRequest) -> ApprovalReceipt:
-        return await self._decide(REJECT, request)
-
-    @reject.validator
-    def validate_reject(self, request: ApprovalRequest) -> None:
-        self.approval.validate(REJECT, request)
-
-    async def _decide(self, kind: str, request: ApprovalRequest) -> ApprovalReceipt:
-        # The policy activity's result for this attempt is the audit record in history;
-        # refused attempts are kept in the gate and reported by the status query.
-        return await self.approval.decide(kind, request)
+    def approval_gate(self, request: ApprovalRequest) -> ApprovalGate:
+        """The run's one approval: the `approve` and `reject` updates decide it."""
+        return self.approval
 
     @workflow.query
     def status(self) -> GovernedStatus:

@@ -10,9 +10,10 @@ from temporalio.exceptions import ApplicationError
 
 from orchestrator.policy.authentication import authenticate
 from orchestrator.policy.client import OpaClient, PolicyError
-from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
+from orchestrator.policy.contract import PolicyDecision, PolicyInput
 from orchestrator.policy.identity import Keyring
 from orchestrator.policy.shadow import ShadowEvaluator, compare
+from orchestrator.vocabulary import POLICY_ACTIVITY
 from telemetry.metrics import PolicyMetrics
 from telemetry.policy_attributes import annotate_current_span, record_shadow_event
 

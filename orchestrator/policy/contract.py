@@ -9,14 +9,21 @@ module's globals if the workflow imported it by name. Real annotations need no l
 """
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-# The activity name workflows call and the worker serves.
-POLICY_ACTIVITY = "policy.decide"
-
+# The actions policy decides (the input's `action`).
 WORKFLOW_START = "workflow.start"
 STEP_EXECUTE = "step.execute"
 APPROVAL_DECIDE = "approval.decide"
+
+# Fixed vocabularies. Literal aliases, not enums: what travels is the plain string, and
+# the payload converter refuses a value outside the alias when it decodes one.
+ApprovalDecision = Literal["approve", "reject"]
+EscalationAction = Literal["notify", "widen", "reject"]
+PolicyOutcome = Literal["allow", "deny", "approval_required", "unavailable"]
+# A candidate that gave no usable answer is an "error", never an allow or a deny.
+ShadowOutcome = Literal[PolicyOutcome, "error"]
+ShadowVerdict = Literal["agree", "disagree", "error"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ class Escalation:
     """One step of an approval's escalation chain, counted from when the approval opened."""
 
     after_seconds: float
-    action: str  # notify | widen | reject
+    action: EscalationAction
     # notify: whose holders are told; widen: roles added to who may approve.
     roles: list[str] = field(default_factory=list)
 
@@ -104,7 +111,7 @@ class ApprovalRequirement:
 @dataclass(frozen=True)
 class ApprovalSpec:
     approver: str
-    decision: str  # "approve" | "reject"
+    decision: ApprovalDecision
     comment: str = ""
     # Canonical digest of exactly what is being approved (orchestrator/approvals/digest.py).
     digest: str = ""
@@ -146,7 +153,7 @@ class ShadowResult:
 
     decision_path: str
     policy_revision: str
-    outcome: str  # allow | deny | approval_required | error
+    outcome: ShadowOutcome
     agrees: bool
     # Human-readable, e.g. "outcome: allow -> approval_required", "quorum: 1 -> 2".
     differences: list[str] = field(default_factory=list)
@@ -156,7 +163,7 @@ class ShadowResult:
     error: str = ""
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> ShadowVerdict:
         """agree | disagree | error: the label the shadow counter uses."""
         return "error" if self.error else "agree" if self.agrees else "disagree"
 
@@ -186,8 +193,34 @@ class PolicyDecision:
     # Set by the workflow, not OPA: the policy service stayed unavailable past its budget.
     unavailable: bool = False
 
+    @classmethod
+    def not_from_opa(
+        cls,
+        action: str,
+        *,
+        allow: bool,
+        reasons: list[str],
+        risk: str,
+        unavailable: bool = False,
+    ) -> "PolicyDecision":
+        """A decision no OPA evaluation made (no id, revision or version to join): the
+        gate's record of an unanswered budget, the audit's of a missing answer, the
+        benchmark's allow-all."""
+        return cls(
+            action=action,
+            allow=allow,
+            reasons=reasons,
+            require_approval=False,
+            risk=risk,
+            decision_id="",
+            policy_revision="",
+            opa_version="",
+            decision_path="",
+            unavailable=unavailable,
+        )
+
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> PolicyOutcome:
         if self.unavailable:
             return "unavailable"
         if not self.allow:

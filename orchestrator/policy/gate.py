@@ -11,7 +11,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 from orchestrator.policy.compare import differences
-from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
+from orchestrator.policy.contract import PolicyDecision, PolicyInput
+from orchestrator.vocabulary import POLICY_ACTIVITY
 
 WAIT = "wait"
 FAIL = "fail"
@@ -98,19 +99,14 @@ def unavailable_decision(
     if isinstance(last, TimeoutError) and last.cause:
         last = last.cause
     then = "the workflow fails" if unavailability.mode == FAIL else "the work keeps waiting"
-    return PolicyDecision(
-        action=action,
+    return PolicyDecision.not_from_opa(
+        action,
         allow=False,
         reasons=[
             f"The policy service gave no decision within {unavailability.budget_seconds:g}s "
             f"({last}); {then}."
         ],
-        require_approval=False,
         risk="unknown",
-        decision_id="",
-        policy_revision="",
-        opa_version="",
-        decision_path="",
         unavailable=True,
     )
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from orchestrator.approvals.digest import canonical_json
+from orchestrator.policy.canonical import canonical_json
 from orchestrator.policy.contract import Credential
 
 DEFAULT_KEYS_FILE = Path(".data/identities.json")

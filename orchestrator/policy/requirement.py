@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from orchestrator.policy.contract import ApprovalRequirement, Escalation
+from orchestrator.policy.contract import ApprovalRequirement, Escalation, EscalationAction
 
-ESCALATION_ACTIONS = ("notify", "widen", "reject")
+ESCALATION_ACTIONS: tuple[EscalationAction, ...] = get_args(EscalationAction)
 
 
 def parse_requirement(raw: Any, where: str) -> tuple[ApprovalRequirement | None, list[str]]:
@@ -48,7 +48,7 @@ def parse_requirement(raw: Any, where: str) -> tuple[ApprovalRequirement | None,
         if not _strings(step_roles):
             problems.append(f"{at}.roles must be a list of role names")
         if not problems:  # every step so far is valid
-            escalation.append(Escalation(float(after), str(action), list(step_roles)))
+            escalation.append(Escalation(float(after), action, list(step_roles)))
     if problems:
         return None, problems
     return (

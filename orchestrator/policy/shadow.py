@@ -10,13 +10,13 @@ through anything. A path with no rule behind it (no candidate deployed) gives no
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from orchestrator.policy.client import OpaClient, PolicyError, PolicyUndefined, parse_decision
 from orchestrator.policy.compare import differences
 from orchestrator.policy.contract import PolicyDecision, PolicyInput, ShadowResult
 
-ERROR = "error"
+ERROR: Final = "error"
 
 
 class ShadowEvaluator:

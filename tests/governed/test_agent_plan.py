@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from orchestrator.governed.agent import plan
+from orchestrator.governed.activities import plan
 
 
 @pytest.mark.parametrize(

@@ -7,39 +7,25 @@ import contextlib
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio.client import (
     Client,
     WorkflowFailureError,
-    WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from orchestrator.approvals.gate import ApprovalReceipt
+from orchestrator.approvals.model import ApprovalReceipt
 from orchestrator.config import OpaSettings, Settings
-from orchestrator.governed.model import GovernedResult, GovernedStatus
+from orchestrator.governed.model import GovernedResult
 from orchestrator.policy.client import OpaClient
-from tests.support import RunningWorker, decide, wait_for_stage
+from tests.support import RunningWorker, decide, failure_of, listed, status_of, wait_for_stage
 
 pytestmark = pytest.mark.integration
 
 RISKY = "Deploy the billing service to production"
-
-
-async def status_of(handle: WorkflowHandle[Any, Any]) -> GovernedStatus:
-    return await handle.query("status", result_type=GovernedStatus)
-
-
-async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
-    with pytest.raises(WorkflowFailureError) as caught:
-        await handle.result()
-    cause = caught.value.cause
-    assert isinstance(cause, ApplicationError), cause
-    return cause
 
 
 async def test_low_risk_task_runs_without_approval(worker: RunningWorker) -> None:
@@ -159,12 +145,7 @@ async def test_pending_approvals_are_listed_by_search_attribute(
     handle = await worker.start_governed(RISKY, "erin", parameters={"environment": "production"})
     await wait_for_stage(handle, "awaiting_approval")
     query = f"WorkflowId = '{handle.id}' AND ApprovalStatus = 'pending'"
-    for _ in range(100):
-        found = [w.id async for w in client.list_workflows(query)]
-        if found:
-            break
-        await asyncio.sleep(0.1)
-    assert found == [handle.id]
+    assert await listed(client, query) == [handle.id]
     await handle.terminate("test done")
 
 

@@ -20,8 +20,7 @@ from orchestrator import starts
 from orchestrator.config import Settings
 from orchestrator.governed.model import GovernedRequest, GovernedResult
 from orchestrator.governed.workflow import WORKFLOW_NAME
-from tests.declarative.support import failure_of
-from tests.support import RunningWorker, signed, stack_keys
+from tests.support import RunningWorker, failure_of, signed, stack_keys
 
 pytestmark = pytest.mark.integration
 

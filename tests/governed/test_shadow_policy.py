@@ -14,7 +14,7 @@ from temporalio.client import WorkflowFailureError
 
 from orchestrator.audit import shadow_report
 from orchestrator.audit.records import AuditRecord
-from orchestrator.cli.audit import governed_records, since_timestamp
+from orchestrator.audit.runs import governed_records, started_since
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
 from tests.support import RunningWorker, decide, run_orchestrator, wait_for_stage
@@ -30,7 +30,7 @@ async def test_shadow_report_counts_the_disagreements_of_a_scripted_run(
     stack: LocalStack, settings: Settings, worker: RunningWorker
 ) -> None:
     # Only runs started from here on are read back, not the whole session's.
-    began = since_timestamp("2s")
+    began = started_since(2)
     # Two runs the candidate would stop for approval: enforced, they run straight away.
     changed = [await worker.start_governed(REPORT, parameters=BETWEEN_THRESHOLDS) for _ in "ab"]
     for handle in changed:
@@ -62,7 +62,7 @@ async def test_shadow_report_counts_the_disagreements_of_a_scripted_run(
     }
     assert sorted(w.workflow_id for w in report.workflows) == sorted(h.id for h in changed)
     assert set(report.candidate_revisions) == {
-        f"{records[0].decisions[0].policy_revision}+amount-threshold-5000"
+        f"{records[0].decisions[0].answer.policy_revision}+amount-threshold-5000"
     }
 
     # The operator's view of the same run, through the CLI.

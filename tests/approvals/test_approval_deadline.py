@@ -15,10 +15,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.config import Settings
-from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
-from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.governed.model import GovernedRequest
 from orchestrator.vocabulary import SEARCH_ATTRIBUTES
-from tests.support import RunningWorker, signed
+from tests.support import RunningWorker, start_signed, status_of
 
 pytestmark = pytest.mark.integration
 
@@ -46,25 +45,21 @@ async def test_unanswered_approval_expires_with_its_reason(
     client = registered_env.client
     async with RunningWorker.start(client, settings):
         workflow_id = f"expiry-{uuid.uuid4().hex[:8]}"
-        handle = await client.start_workflow(
-            WORKFLOW_NAME,
-            signed(
-                GovernedRequest(
-                    task="Deploy the billing service to production",
-                    requester="alice",
-                    parameters={"environment": "production"},
-                    approval_timeout_seconds=24 * 3600,
-                ),
-                workflow_id,
-                now=await registered_env.get_current_time(),
+        handle = await start_signed(
+            client,
+            settings,
+            GovernedRequest(
+                task="Deploy the billing service to production",
+                requester="alice",
+                parameters={"environment": "production"},
+                approval_timeout_seconds=24 * 3600,
             ),
-            id=workflow_id,
-            task_queue=settings.temporal.task_queue,
-            result_type=GovernedResult,
+            workflow_id,
+            now=await registered_env.get_current_time(),
         )
         with pytest.raises(WorkflowFailureError) as caught:
             await handle.result()
-        status = await handle.query("status", result_type=GovernedStatus)
+        status = await status_of(handle)
     cause = caught.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.type == "ApprovalExpired"
@@ -82,21 +77,17 @@ async def test_escalation_runs_on_the_policy_timeline_then_rejects(
     client = registered_env.client
     async with RunningWorker.start(client, settings):
         workflow_id = f"escalation-{uuid.uuid4().hex[:8]}"
-        handle = await client.start_workflow(
-            WORKFLOW_NAME,
-            # Signed at the server's time: earlier tests skipped it a day or more ahead.
-            signed(
-                GovernedRequest(task="Deploy the billing service", requester="alice"),
-                workflow_id,
-                now=await registered_env.get_current_time(),
-            ),
-            id=workflow_id,
-            task_queue=settings.temporal.task_queue,
-            result_type=GovernedResult,
+        # Signed at the server's time: earlier tests skipped it a day or more ahead.
+        handle = await start_signed(
+            client,
+            settings,
+            GovernedRequest(task="Deploy the billing service", requester="alice"),
+            workflow_id,
+            now=await registered_env.get_current_time(),
         )
         with pytest.raises(WorkflowFailureError) as caught:
             await handle.result()
-        status = await handle.query("status", result_type=GovernedStatus)
+        status = await status_of(handle)
         history = await handle.fetch_history()
     assert getattr(caught.value.cause, "type", None) == "ApprovalExpired", caught.value.cause
     assert status.approval_attempts == []  # nobody tried

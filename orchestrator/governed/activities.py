@@ -22,6 +22,7 @@ from typing import Any
 from temporalio import activity
 
 from orchestrator.governed.model import AgentTaskInput, AgentTaskResult
+from orchestrator.vocabulary import AGENT_CLEANUP_ACTIVITY, AGENT_EXECUTE_ACTIVITY
 
 STEP_SPLIT = re.compile(r"\s*(?:,|;|\bthen\b|\band then\b)\s*", re.IGNORECASE)
 # A JSON-style string: what the API pastes into a task for an event's field. Backslash
@@ -90,7 +91,7 @@ class AgentActivities:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
 
-    @activity.defn(name="agent.execute")
+    @activity.defn(name=AGENT_EXECUTE_ACTIVITY)
     async def execute(self, task: AgentTaskInput) -> AgentTaskResult:
         steps = plan(task.description)
         details = activity.info().heartbeat_details
@@ -116,6 +117,6 @@ class AgentActivities:
             work_order=str(path),
         )
 
-    @activity.defn(name="agent.cleanup")
+    @activity.defn(name=AGENT_CLEANUP_ACTIVITY)
     async def cleanup(self, idempotency_key: str) -> None:
         shutil.rmtree(self.outbox.scratch(idempotency_key), ignore_errors=True)

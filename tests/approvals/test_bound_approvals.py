@@ -9,6 +9,7 @@ change between approval and execution that stops the work.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 from dataclasses import replace
@@ -26,7 +27,7 @@ from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from orchestrator.approvals import digest
-from orchestrator.approvals.gate import ApprovalReceipt, ApprovalRequest
+from orchestrator.approvals.model import ApprovalReceipt, ApprovalRequest
 from orchestrator.config import Settings
 from orchestrator.devstack import LocalStack
 from orchestrator.governed.model import GovernedRequest, GovernedStatus
@@ -268,17 +269,15 @@ async def test_policy_change_between_approval_and_execution_blocks_the_work(
             await wait_for_stage(handle, "awaiting_approval")
             await decide(handle, "approve", "bob", "first")
 
-            # Dual control becomes three people, under a new revision, while it waits.
+            # Dual control becomes three people, under a new revision, while it waits. The
+            # revision's one home is the bundle's .manifest: bumped last, so OPA deciding
+            # with it has the new quorum too.
             settings_file = private.policies / "orchestrator" / "settings" / "data.yaml"
-            manifest = private.policies / ".manifest"
             text = settings_file.read_text()
-            old_revision = text.split('policy_version: "', 1)[1].split('"', 1)[0]
-            settings_file.write_text(
-                text.replace(f'"{old_revision}"', '"test-quorum-3"').replace(
-                    "    quorum: 2\n", "    quorum: 3\n"
-                )
-            )
-            manifest.write_text(manifest.read_text().replace(old_revision, "test-quorum-3"))
+            settings_file.write_text(text.replace("    quorum: 2\n", "    quorum: 3\n"))
+            manifest = private.policies / ".manifest"
+            bumped = json.loads(manifest.read_text()) | {"revision": "test-quorum-3"}
+            manifest.write_text(json.dumps(bumped))
             await until_revision(opa, "test-quorum-3")
 
             await decide(handle, "approve", "carol", "second")
