@@ -13,9 +13,10 @@ from temporalio.worker import Worker
 from orchestrator.approvals.escalation import EscalationActivities
 from orchestrator.config import Settings
 from orchestrator.connection import connect
-from orchestrator.declarative.activities import declarative_activities
+from orchestrator.declarative.activities import validate_definition
+from orchestrator.declarative.catalogs import installed_catalog
 from orchestrator.declarative.workflow import DeclarativeWorkflow
-from orchestrator.governed.agent import AgentActivities, Outbox
+from orchestrator.governed.activities import AgentActivities, Outbox
 from orchestrator.governed.workflow import GovernedWorkflow
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
@@ -44,6 +45,9 @@ def build_worker(
     )
     agent = AgentActivities(Outbox(settings.agent_outbox))
     escalation = EscalationActivities(settings.notify_webhook)
+    # The definitions' activities: every catalog of the deployment (catalogs/__init__.py),
+    # which the workflow validates and builds against too.
+    catalog = installed_catalog()
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
@@ -53,7 +57,8 @@ def build_worker(
             agent.execute,
             agent.cleanup,
             escalation.escalate,
-            *declarative_activities(),
+            validate_definition,
+            *catalog.activities(),
         ],
         # On shutdown, give running activities time to finish before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=10),

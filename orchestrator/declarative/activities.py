@@ -1,4 +1,4 @@
-"""The activities the worker serves for declarative workflows.
+"""The declarative workflow's own activity; the worker serves it beside the catalog's.
 
 `declarative.validate` is the workflow's own check of its definition, run as a local
 activity at the top of every run: validating a 5,000-step definition takes the better part
@@ -10,14 +10,14 @@ of a second of CPU, too long for a workflow task (the SDK's deadlock detector fi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
 
-from orchestrator.declarative.catalog import installed_catalog
-from orchestrator.declarative.validate import Problem, problems
+from orchestrator.declarative.catalogs import installed_catalog
+from orchestrator.declarative.problem import Problem
+from orchestrator.declarative.validate import problems
 
 VALIDATE_ACTIVITY = "declarative.validate"
 
@@ -34,8 +34,3 @@ async def validate_definition(request: ValidationInput) -> list[Problem]:
     catalog = installed_catalog()
     # CPU-bound: off the event loop, which also serves other activities' heartbeats.
     return await asyncio.to_thread(problems, request.definition, catalog, request.source)
-
-
-def declarative_activities() -> list[Callable[..., Any]]:
-    """What the worker registers: the validator and every catalog activity."""
-    return [validate_definition, *installed_catalog().activities()]

@@ -1,6 +1,6 @@
 """The typed definition (blocks) and the inputs, outputs and status of the DeclarativeWorkflow.
 
-Blocks are built from a validated document by `loader.build_definition`; each keeps its
+Blocks are built from a validated document by `build.build_definition`; each keeps its
 document path (`execution.blocks[2].blocks[0]`), which is also its step path in policy
 input, status, errors and activity summaries. Workflow I/O are dataclasses: adding an
 optional field keeps recorded histories decodable.
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.approvals import digest
-from orchestrator.approvals.gate import ApprovalAttempt, EscalationRecord, PendingApprovalView
+from orchestrator.approvals.model import ApprovalAttempt, EscalationRecord, PendingApprovalView
 from orchestrator.declarative.expressions import Condition
+from orchestrator.declarative.signature import ACTIVITY, EntryKind
 from orchestrator.policy.contract import Credential
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -46,7 +47,7 @@ class ActivityStep(Block):
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     retry: Retry = Retry()
     on_deny: str = FAIL
-    kind: str = "activity"  # activity | policy (CheckPolicy): see catalog kinds
+    kind: EntryKind = ACTIVITY  # or POLICY (CheckPolicy): see signature.py
     # Policy service unavailable past the budget: wait (closed) or fail; never open.
     on_policy_unavailable: str = "wait"
     policy_budget_seconds: float = 120.0

@@ -22,18 +22,13 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
 
-    from orchestrator.approvals.gate import (
-        APPROVE,
-        BOUND_APPROVALS,
-        REJECT,
-        ApprovalGate,
-        ApprovalReceipt,
-        ApprovalRequest,
-    )
+    from orchestrator.approvals.gate import BOUND_APPROVALS, ApprovalGate
+    from orchestrator.approvals.model import ApprovalRequest
+    from orchestrator.approvals.updates import ApprovalUpdates
     from orchestrator.declarative.activities import VALIDATE_ACTIVITY, ValidationInput
-    from orchestrator.declarative.catalog import installed_catalog
+    from orchestrator.declarative.build import build_definition
+    from orchestrator.declarative.catalogs import installed_catalog
     from orchestrator.declarative.interpreter import Interpreter
-    from orchestrator.declarative.loader import build_definition, definition_name
     from orchestrator.declarative.model import (
         DecisionSummary,
         DeclarativeRequest,
@@ -42,11 +37,14 @@ with workflow.unsafe.imports_passed_through():
         PendingApproval,
         Progress,
     )
-    from orchestrator.declarative.validate import Problem, summarize
+    from orchestrator.declarative.parse import definition_name
+    from orchestrator.declarative.problem import Problem
+    from orchestrator.declarative.validate import summarize
     from orchestrator.governed.model import REQUESTER_PATTERN
     from orchestrator.policy.contract import Requester
     from orchestrator.vocabulary import (
         APPROVAL_STATUS,
+        DECLARATIVE_WORKFLOW,
         OUTCOME_BY_ERROR_TYPE,
         REQUESTER,
         TRACE_ID,
@@ -54,11 +52,11 @@ with workflow.unsafe.imports_passed_through():
         trace_id_text,
     )
 
-    # Imported here, passed through: the catalog modules register once per process, not
-    # again in each workflow's sandbox.
+    # Built here, passed through: the deployed catalogs are combined once per process,
+    # not again in each workflow's sandbox.
     CATALOG = installed_catalog()
 
-WORKFLOW_NAME = "DeclarativeWorkflow"
+WORKFLOW_NAME = DECLARATIVE_WORKFLOW
 
 MAX_PROBLEMS_IN_MESSAGE = 20
 # Patch id: CheckPolicy steps whose decision requires approval wait for one (before this,
@@ -68,7 +66,7 @@ VALIDATE_TIMEOUT = timedelta(seconds=60)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
-class DeclarativeWorkflow:
+class DeclarativeWorkflow(ApprovalUpdates):
     @workflow.init
     def __init__(self, raw: RawValue) -> None:
         # Decoded here, not by the SDK: undecodable input would fail every workflow task
@@ -159,14 +157,14 @@ class DeclarativeWorkflow:
             requester=request.requester,
             outcome="completed",
             output=output,
-            results=interpreter.results,
-            decisions=interpreter.decisions,
-            summary=interpreter.summary,
-            approvals=interpreter.approvals,
-            completed_steps=interpreter.completed,
-            skipped=interpreter.skipped,
-            stopped_branches=interpreter.stopped,
-            runs=interpreter.run_number,
+            results=interpreter.state.results,
+            decisions=interpreter.state.decisions,
+            summary=interpreter.state.summary,
+            approvals=interpreter.state.approvals,
+            completed_steps=interpreter.state.completed,
+            skipped=interpreter.state.skipped,
+            stopped_branches=interpreter.state.stopped,
+            runs=interpreter.state.run_number,
         )
 
     def _fail_invalid(self, found: list[Problem]) -> NoReturn:
@@ -187,27 +185,11 @@ class DeclarativeWorkflow:
         self.stage = "continuing"
         workflow.continue_as_new(dataclasses.replace(self.request, resume=progress))
 
-    # --- approvals ------------------------------------------------------------------------
+    # --- approvals (the `approve` and `reject` updates: ApprovalUpdates) ------------------
 
-    @workflow.update(name=APPROVE)
-    async def approve(self, request: ApprovalRequest) -> ApprovalReceipt:
-        return await self._gate(request).decide(APPROVE, request)
-
-    @approve.validator
-    def validate_approve(self, request: ApprovalRequest) -> None:
-        self._gate(request).validate(APPROVE, request)
-
-    @workflow.update(name=REJECT)
-    async def reject(self, request: ApprovalRequest) -> ApprovalReceipt:
-        return await self._gate(request).decide(REJECT, request)
-
-    @reject.validator
-    def validate_reject(self, request: ApprovalRequest) -> None:
-        self._gate(request).validate(REJECT, request)
-
-    def _gate(self, request: ApprovalRequest) -> ApprovalGate:
+    def approval_gate(self, request: ApprovalRequest) -> ApprovalGate:
         """The pending approval a request is for: the one named by `step`, or the only one."""
-        pending = self.interpreter.pending if self.interpreter else {}
+        pending = self.interpreter.state.pending if self.interpreter else {}
         step = request.step
         if step:
             if step in pending:
@@ -256,19 +238,19 @@ class DeclarativeWorkflow:
                 trace_id=self.trace_id,
             )
         stage = self.stage
-        if stage == "running" and interpreter.pending:
+        if stage == "running" and interpreter.state.pending:
             stage = "awaiting_approval"
         return DeclarativeStatus(
             stage=stage,
             workflow_name=self.name,
             requester=self.request.requester,
-            run=interpreter.run_number,
-            running=list(interpreter.running),
-            completed_steps=interpreter.completed,
+            run=interpreter.state.run_number,
+            running=list(interpreter.state.running),
+            completed_steps=interpreter.state.completed,
             total_steps=self.total_steps,
-            decisions=list(interpreter.decisions),
-            summary=interpreter.summary,
-            approval_status=interpreter.approval_status,
+            decisions=list(interpreter.state.decisions),
+            summary=interpreter.state.summary,
+            approval_status=interpreter.state.approval_status,
             pending_approvals=[
                 PendingApproval(
                     path=path,
@@ -277,11 +259,11 @@ class DeclarativeWorkflow:
                     attempts=list(gate.attempts),
                     view=gate.view(path) if gate.bound else None,
                 )
-                for path, gate in interpreter.pending.items()
+                for path, gate in interpreter.state.pending.items()
             ],
-            approvals=list(interpreter.approvals),
-            skipped=list(interpreter.skipped),
-            stopped_branches=list(interpreter.stopped),
+            approvals=list(interpreter.state.approvals),
+            skipped=list(interpreter.state.skipped),
+            stopped_branches=list(interpreter.state.stopped),
             error=self.error,
             trace_id=self.trace_id,
         )

@@ -1,5 +1,8 @@
-"""Declarative tests: the test-only activities registered before any worker is built."""
+"""Declarative tests: the test-only activities installed before any worker is built."""
 
 from __future__ import annotations
 
-import tests.declarative.activities  # noqa: F401  (registers Echo, Sleep, Flaky, ...)
+from orchestrator.declarative.catalogs import install
+from tests.declarative import activities
+
+install(activities.CATALOG)  # Echo, Sleep, Flaky, ...

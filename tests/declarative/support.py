@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
-import pytest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowHandle
 
 from orchestrator.config import Settings
-from orchestrator.declarative.model import DeclarativeRequest, DeclarativeResult, DeclarativeStatus
-from orchestrator.declarative.workflow import WORKFLOW_NAME
-from tests.support import signed
+from orchestrator.declarative.model import DeclarativeRequest, DeclarativeResult
+from tests.support import start_signed
 
 
 def act(name: str, *args: Any, **fields: Any) -> dict[str, Any]:
@@ -36,6 +32,19 @@ def definition(*blocks: dict[str, Any], name: str = "test-definition") -> dict[s
     return {"workflowName": name, "execution": seq(*blocks)}
 
 
+# A two-step definition of demo activities, as a user would write it (no `args`).
+NIGHTLY: dict[str, Any] = {
+    "workflowName": "nightly-report",
+    "execution": {
+        "type": "sequential",
+        "blocks": [
+            {"type": "activity", "activityName": "InitializeWorkflow"},
+            {"type": "activity", "activityName": "GenerateReport"},
+        ],
+    },
+}
+
+
 async def start(
     client: Client,
     settings: Settings,
@@ -43,38 +52,8 @@ async def start(
     requester: str = "alice",
     **fields: Any,
 ) -> WorkflowHandle[Any, DeclarativeResult]:
-    workflow_id = f"test-declarative-{uuid.uuid4().hex[:12]}"
-    return await client.start_workflow(
-        WORKFLOW_NAME,
-        signed(DeclarativeRequest(definition=document, requester=requester, **fields), workflow_id),
-        id=workflow_id,
-        task_queue=settings.temporal.task_queue,
-        result_type=DeclarativeResult,
+    """Run `document` on the test's task queue, signed by the requester."""
+    request = DeclarativeRequest(definition=document, requester=requester, **fields)
+    return await start_signed(
+        client, settings, request, f"test-declarative-{uuid.uuid4().hex[:12]}"
     )
-
-
-async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
-    with pytest.raises(WorkflowFailureError) as caught:
-        await handle.result()
-    cause = caught.value.cause
-    assert isinstance(cause, ApplicationError), cause
-    return cause
-
-
-async def status_of(handle: WorkflowHandle[Any, Any]) -> DeclarativeStatus:
-    status: DeclarativeStatus = await handle.query("status", result_type=DeclarativeStatus)
-    return status
-
-
-async def wait_for_pending(
-    handle: WorkflowHandle[Any, Any], count: int = 1, seconds: float = 15.0
-) -> DeclarativeStatus:
-    """Poll `status` until `count` approvals are pending."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        status = await status_of(handle)
-        if len(status.pending_approvals) >= count:
-            return status
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{handle.id}: {count} approval(s) never pending: {status}")
-        await asyncio.sleep(0.05)

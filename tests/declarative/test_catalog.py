@@ -7,13 +7,9 @@ from typing import Any
 import pytest
 from temporalio import activity
 
-from orchestrator.declarative.catalog import (
-    ActivityCatalog,
-    CatalogError,
-    TypeSpec,
-    installed_catalog,
-    type_spec,
-)
+from orchestrator.declarative.catalog import ActivityCatalog, CatalogError
+from orchestrator.declarative.catalogs import DEPLOYED, builtin, demo, install, installed_catalog
+from orchestrator.declarative.signature import TypeSpec, type_spec
 
 OLD_DEMO_NAMES = [
     "CheckPolicy", "RequestHumanApproval", "ExecuteAgentTask", "GenerateReport",
@@ -131,3 +127,21 @@ def test_dict_keys_must_be_strings() -> None:
     with pytest.raises(TypeError, match="string keys"):
         type_spec(dict[int, str])
     assert type_spec(dict[str, Any]) == TypeSpec("object", TypeSpec("any"))
+
+
+def test_catalogs_compose_once_and_refuse_a_second_entry_of_a_name() -> None:
+    installed = installed_catalog()
+    assert DEPLOYED == (demo.CATALOG,)
+    for part in (builtin.CATALOG, demo.CATALOG):
+        assert all(installed.get(entry.name) is entry for entry in part)
+    before = installed.names()
+    assert install(demo.CATALOG) is installed and installed.names() == before
+
+    other = ActivityCatalog()
+
+    @other.activity("ExtractData")
+    async def impostor(data: Any = None) -> None:
+        return None
+
+    with pytest.raises(CatalogError, match="ExtractData is already in the catalog"):
+        ActivityCatalog(list(demo.CATALOG)).include(other)

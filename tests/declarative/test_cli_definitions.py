@@ -11,12 +11,11 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.cli.commands import status
 from orchestrator.cli.definitions import add_commands, handle, validate_command
 from orchestrator.cli.errors import CliError, UsageError
+from orchestrator.cli.runs import status
 from orchestrator.config import Settings
-from tests.declarative.support import wait_for_pending
-from tests.support import RunningWorker
+from tests.support import RunningWorker, wait_for_pending
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "definitions"
 

@@ -25,8 +25,15 @@ from orchestrator.policy.contract import (
     StepSpec,
     WorkflowRef,
 )
-from tests.declarative.support import act, definition, failure_of, start, wait_for_pending
-from tests.support import PrivateOpa, RunningWorker, decide, private_opa
+from tests.declarative.support import act, definition, start
+from tests.support import (
+    PrivateOpa,
+    RunningWorker,
+    decide,
+    failure_of,
+    private_opa,
+    wait_for_pending,
+)
 
 pytestmark = pytest.mark.integration
 

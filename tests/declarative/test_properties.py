@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.declarative.loader import build_definition
-from orchestrator.declarative.validate import Problem, problems
+from orchestrator.declarative.build import build_definition
+from orchestrator.declarative.problem import Problem
+from orchestrator.declarative.validate import problems
 from tests.declarative.support import start
 from tests.support import RunningWorker
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from orchestrator.declarative.loader import load_file
+from orchestrator.declarative.parse import load_file
 from orchestrator.declarative.validate import problems
 from tests.declarative.support import start
 from tests.support import RunningWorker

@@ -8,15 +8,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from orchestrator.declarative.loader import load_file
-from orchestrator.declarative.validate import (
-    MAX_DEPTH,
-    MAX_PARALLEL_STEPS,
-    MAX_STEPS,
-    SCHEMA,
-    Problem,
-    problems,
-)
+from orchestrator.declarative.parse import load_file
+from orchestrator.declarative.problem import Problem
+from orchestrator.declarative.schema_checks import SCHEMA
+from orchestrator.declarative.semantics import MAX_DEPTH, MAX_PARALLEL_STEPS, MAX_STEPS
+from orchestrator.declarative.validate import problems
 from tests.declarative.support import act, approval, definition, par, seq
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "definitions"

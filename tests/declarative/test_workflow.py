@@ -15,20 +15,10 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 from orchestrator.approvals.client import ApprovalAmbiguous
-from orchestrator.declarative.loader import load_file
-from orchestrator.declarative.model import DeclarativeResult
-from tests.declarative.support import (
-    act,
-    approval,
-    definition,
-    failure_of,
-    par,
-    seq,
-    start,
-    status_of,
-    wait_for_pending,
-)
-from tests.support import RunningWorker, decide
+from orchestrator.declarative.model import DeclarativeResult, DeclarativeStatus
+from orchestrator.declarative.parse import load_file
+from tests.declarative.support import act, approval, definition, par, seq, start
+from tests.support import RunningWorker, decide, failure_of, listed, status_of, wait_for_pending
 
 pytestmark = pytest.mark.integration
 
@@ -296,7 +286,7 @@ async def test_a_denied_step_fails_the_workflow_with_its_path_and_reasons(
     assert "step execution.blocks[1] (Echo)" in error.message
     assert "forbidden" in error.message.lower()
     assert error.details[0]["decision_id"]
-    status = await status_of(handle)
+    status = await status_of(handle, DeclarativeStatus)
     assert status.stage == "denied"
     assert [(d.path, d.outcome) for d in status.decisions] == [
         ("execution.blocks[0]", "allow"),
@@ -492,14 +482,14 @@ async def test_rejected_approval_fails_the_workflow_naming_the_step(worker: Runn
     error = await failure_of(handle)
     assert error.type == "ApprovalRejected"
     assert "execution.blocks[0]" in error.message and "carol" in error.message
-    assert (await status_of(handle)).stage == "rejected"
+    assert (await status_of(handle, DeclarativeStatus)).stage == "rejected"
 
 
 async def test_approval_deadline_expires(worker: RunningWorker) -> None:
     handle = await start(worker.client, worker.settings, definition(approval(timeoutSeconds=1)))
     error = await failure_of(handle)
     assert error.type == "ApprovalExpired"
-    assert (await status_of(handle)).approval_status == "expired"
+    assert (await status_of(handle, DeclarativeStatus)).approval_status == "expired"
 
 
 async def test_two_pending_approvals_are_told_apart_by_step(worker: RunningWorker) -> None:
@@ -567,7 +557,7 @@ async def test_an_invalid_definition_started_directly_fails_before_any_step(
     assert not [
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
-    assert (await status_of(handle)).stage == "invalid"
+    assert (await status_of(handle, DeclarativeStatus)).stage == "invalid"
 
 
 async def test_status_shows_running_steps_and_search_attributes_are_set(
@@ -580,7 +570,7 @@ async def test_status_shows_running_steps_and_search_attributes_are_set(
         "erin",
     )
     for _ in range(100):
-        status = await status_of(handle)
+        status = await status_of(handle, DeclarativeStatus)
         if status.running == ["execution.blocks[1]"]:
             break
         await asyncio.sleep(0.05)
@@ -598,12 +588,7 @@ async def test_status_shows_running_steps_and_search_attributes_are_set(
     assert attributes.get(SearchAttributeKey.for_keyword("PolicyDecision")) == "allow"
     assert attributes.get(SearchAttributeKey.for_keyword("ApprovalStatus")) == "none"
     query = f"WorkflowDefinition = 'status-check' AND WorkflowId = '{handle.id}'"
-    for _ in range(100):
-        found = [w.id async for w in client.list_workflows(query)]
-        if found:
-            break
-        await asyncio.sleep(0.1)
-    assert found == [handle.id]
+    assert await listed(client, query) == [handle.id]
 
 
 async def test_continue_as_new_carries_cursor_flow_results_and_decisions(

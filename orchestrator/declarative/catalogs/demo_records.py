@@ -1,14 +1,10 @@
-"""The demo catalog: the old demo's activity names, so its definitions run unchanged.
+"""The demo catalog's record activities: synthesise, check, transform, sum, load.
 
-Every activity is deterministic and fast, and does exactly what its docstring says, no
-more: nothing here reaches an external system. Data moves between steps as JSON; record
-sets travel as `{"records": [{"id", "source", "value"}, ...]}`. The old demo's names take
-loosely typed arguments (`*args: Any`, strings mostly) and the previous step's result as
-their first parameter; three newer activities (FetchRecords, FilterRecords, SumField)
+Record sets travel as `{"records": [{"id", "source", "value"}, ...]}` (or a plain list of
+records). Every activity is deterministic and fast, and reaches no external system.
+ExtractData, TransformData, LoadData and the other old demo names take loosely typed
+arguments and the previous step's result first; FetchRecords, FilterRecords and SumField
 show strictly typed signatures, which validation checks argument by argument.
-
-`CheckPolicy`, `RequestHumanApproval` and `RequestApproval` are not here: the interpreter
-runs them itself (a real policy decision and real governed approvals, see catalog.BUILTINS).
 """
 
 from __future__ import annotations
@@ -16,25 +12,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.declarative import catalog
-from orchestrator.governed.agent import plan
+from orchestrator.declarative.catalog import ActivityCatalog
 
-# Where the notification activities write: this demo sends no e-mail or chat message.
-notifications = logging.getLogger("orchestrator.notifications")
 # Where LogMetrics writes.
 metrics_log = logging.getLogger("orchestrator.metrics")
 
 MAX_RECORDS = 1000
-RESOURCE_NAME = re.compile(r"^[\w.:/@-]{1,200}$")
+
+CATALOG = ActivityCatalog()
 
 
-def _records(data: Any) -> list[dict[str, Any]]:
+def records_of(data: Any) -> list[dict[str, Any]]:
     """The records in a flowing value: a list of objects, or an object's `records` list."""
     if isinstance(data, dict):
         data = data.get("records")
@@ -43,7 +36,8 @@ def _records(data: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _strings(args: tuple[Any, ...]) -> list[str]:
+def strings_of(args: tuple[Any, ...]) -> list[str]:
+    """The string arguments, in order."""
     return [arg for arg in args if isinstance(arg, str)]
 
 
@@ -76,33 +70,19 @@ def _fingerprint(value: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _workflow_id() -> str:
+def current_workflow_id() -> str:
+    """The workflow the running activity serves."""
     return activity.info().workflow_id or ""
 
 
-# --- the old demo's names ----------------------------------------------------------------
-
-
-@catalog.activity("InitializeWorkflow")
-async def initialize_workflow(data: Any = None, *settings: Any) -> dict[str, Any]:
-    """Records the start of the run: the workflow and run ids and the settings it was given."""
-    info = activity.info()
-    return {
-        "workflow_id": info.workflow_id,
-        "run_id": info.workflow_run_id,
-        "settings": list(settings),
-        "input": data,
-    }
-
-
-@catalog.activity("ValidateInput")
+@CATALOG.activity("ValidateInput")
 async def validate_input(data: Any = None, *required_fields: Any) -> dict[str, Any]:
     """Checks the flowing value is present and, for records, that each has the named fields.
 
     Reports (never fails): {valid, problems, records}; the records are passed on so a
     pipeline continues with them.
     """
-    records = _records(data)
+    records = records_of(data)
     problems = []
     if data is None:
         problems.append("no input: nothing flowed into this step")
@@ -114,35 +94,14 @@ async def validate_input(data: Any = None, *required_fields: Any) -> dict[str, A
     return {"valid": not problems, "problems": problems[:50], "records": records}
 
 
-@catalog.activity("CheckPermissions")
-async def check_permissions(data: Any = None, *permissions: Any) -> dict[str, Any]:
-    """Lists the permissions the step asks for; grants nothing itself.
-
-    Whether the requester may run this step was decided by OPA (step.execute) before it
-    started, like every step's.
-    """
-    return {
-        "requested": [str(permission) for permission in permissions],
-        "decided_by": "policy gate (step.execute) before this step ran",
-    }
-
-
-@catalog.activity("VerifyResources")
-async def verify_resources(data: Any = None, *resources: Any) -> dict[str, Any]:
-    """Checks that each named resource is a well-formed name; contacts no system."""
-    names = [str(resource) for resource in resources]
-    invalid = [name for name in names if not RESOURCE_NAME.match(name)]
-    return {"resources": names, "invalid": invalid, "all_valid": not invalid}
-
-
-@catalog.activity("ExtractData")
+@CATALOG.activity("ExtractData")
 async def extract_data(data: Any = None, *args: Any) -> dict[str, Any]:
     """Synthesises deterministic demo records for a source; reads no external system.
 
     The source is the first string argument (default "demo"); the count the first integer
     argument (default 5, at most 1000). The same source gives the same records.
     """
-    strings = _strings(args)
+    strings = strings_of(args)
     source = strings[0] if strings else "demo"
     records = _synthesise(source, _first_int(args, 5))
     return {"source": source, "count": len(records), "records": records}
@@ -151,7 +110,7 @@ async def extract_data(data: Any = None, *args: Any) -> dict[str, Any]:
 TRANSFORMS = ("normalize", "double", "uppercase", "sort", "dedupe", "round")
 
 
-@catalog.activity("TransformData")
+@CATALOG.activity("TransformData")
 async def transform_data(data: Any = None, *operations: Any) -> dict[str, Any]:
     """Applies operations, in order, to the records flowing in, and returns the new records.
 
@@ -160,7 +119,7 @@ async def transform_data(data: Any = None, *operations: Any) -> dict[str, Any]:
     Other names are listed under `ignored` (old definitions name transformations this demo
     does not implement).
     """
-    records = [dict(record) for record in _records(data)]
+    records = [dict(record) for record in records_of(data)]
     applied, ignored = [], []
     for raw in operations:
         name = str(raw).strip().lower().replace("normalise", "normalize")
@@ -205,7 +164,7 @@ async def transform_data(data: Any = None, *operations: Any) -> dict[str, Any]:
     return {"records": records, "count": len(records), "applied": applied, "ignored": ignored}
 
 
-@catalog.activity("LoadData")
+@CATALOG.activity("LoadData")
 async def load_data(data: Any = None, *args: Any) -> dict[str, Any]:
     """Fingerprints the records as they would be loaded into the target; writes nothing.
 
@@ -213,8 +172,8 @@ async def load_data(data: Any = None, *args: Any) -> dict[str, Any]:
     would be loaded: the count and the SHA-256 of the records' canonical JSON. This demo
     catalog has no warehouse; `written` is false.
     """
-    strings = _strings(args)
-    records = _records(data)
+    strings = strings_of(args)
+    records = records_of(data)
     return {
         "target": strings[0] if strings else "warehouse",
         "count": len(records),
@@ -223,62 +182,15 @@ async def load_data(data: Any = None, *args: Any) -> dict[str, Any]:
     }
 
 
-def _notification(kind: str, data: Any, args: tuple[Any, ...], default: str) -> dict[str, Any]:
-    strings = _strings(args)
-    recipients = [s for s in strings if "@" in s and " " not in s]
-    message = " ".join(s for s in strings if s not in recipients) or default
-    record = {
-        "kind": kind,
-        "to": recipients,
-        "message": message,
-        "workflow_id": _workflow_id(),
-        "delivered_to": "log:orchestrator.notifications",
-    }
-    notifications.info(
-        "%s notification for %s: %s", kind, recipients or ["(nobody named)"], message
-    )
-    return record
-
-
-@catalog.activity("SendStartNotification")
-async def send_start_notification(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Writes a start notification to the `orchestrator.notifications` log; sends nothing.
-
-    String arguments containing @ are the recipients, the others the message.
-    """
-    return _notification("start", data, args, "The workflow started.")
-
-
-@catalog.activity("SendNotification")
-async def send_notification(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Writes a notification to the `orchestrator.notifications` log; sends nothing.
-
-    String arguments containing @ are the recipients, the others the message.
-    """
-    return _notification("notification", data, args, "Notification from the workflow.")
-
-
-@catalog.activity("SendProgressUpdate")
-async def send_progress_update(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Writes a progress update to the `orchestrator.notifications` log; sends nothing."""
-    return _notification("progress", data, args, "The workflow is making progress.")
-
-
-@catalog.activity("SendCompletionNotification")
-async def send_completion_notification(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Writes a completion notification to the `orchestrator.notifications` log; sends nothing."""
-    return _notification("completion", data, args, "The workflow completed.")
-
-
-@catalog.activity("MonitorProgress")
+@CATALOG.activity("MonitorProgress")
 async def monitor_progress(data: Any = None, *args: Any) -> dict[str, Any]:
     """Reports what the flowing value holds: how many records, which fields."""
-    records = _records(data)
+    records = records_of(data)
     fields = sorted({key for record in records for key in record})
     return {"has_input": data is not None, "records": len(records), "fields": fields}
 
 
-@catalog.activity("LogMetrics")
+@CATALOG.activity("LogMetrics")
 async def log_metrics(data: Any = None, *labels: Any) -> dict[str, Any]:
     """Computes count, sum, min, max and mean of the records' numeric `value`, and logs them.
 
@@ -286,7 +198,7 @@ async def log_metrics(data: Any = None, *labels: Any) -> dict[str, Any]:
     """
     values = [
         r["value"]
-        for r in _records(data)
+        for r in records_of(data)
         if isinstance(r.get("value"), int | float) and not isinstance(r.get("value"), bool)
     ]
     figures: dict[str, Any] = {
@@ -297,21 +209,23 @@ async def log_metrics(data: Any = None, *labels: Any) -> dict[str, Any]:
         "max": max(values) if values else None,
         "mean": sum(values) / len(values) if values else None,
     }
-    metrics_log.info("metrics of %s: %s", _workflow_id(), json.dumps(figures, sort_keys=True))
+    metrics_log.info(
+        "metrics of %s: %s", current_workflow_id(), json.dumps(figures, sort_keys=True)
+    )
     return figures
 
 
 QUALITY_CHECKS = ("ids_present", "ids_unique", "values_numeric", "not_empty")
 
 
-@catalog.activity("RunQualityChecks")
+@CATALOG.activity("RunQualityChecks")
 async def run_quality_checks(data: Any = None, *checks: Any) -> dict[str, Any]:
     """Checks the records flowing in: not_empty, ids_present, ids_unique, values_numeric.
 
     With no arguments, all four; unknown check names are reported as skipped. Passes the
     records on with the verdict: {passed, checks, records}.
     """
-    records = _records(data)
+    records = records_of(data)
     wanted = [str(check) for check in checks] or list(QUALITY_CHECKS)
     ids = [record.get("id") for record in records]
     verdicts = {
@@ -334,7 +248,7 @@ async def run_quality_checks(data: Any = None, *checks: Any) -> dict[str, Any]:
     return {"passed": passed, "checks": results, "records": records}
 
 
-@catalog.activity("GenerateQualityReport")
+@CATALOG.activity("GenerateQualityReport")
 async def generate_quality_report(data: Any = None, *args: Any) -> dict[str, Any]:
     """Turns RunQualityChecks' verdict (flowing in) into report lines."""
     checks = data.get("checks", []) if isinstance(data, dict) else []
@@ -349,86 +263,16 @@ async def generate_quality_report(data: Any = None, *args: Any) -> dict[str, Any
     return {"title": "Quality report", "passed": passed, "lines": lines or ["no checks ran"]}
 
 
-def _summary_lines(data: Any) -> list[str]:
-    if isinstance(data, list):
-        return [f"branch {index + 1}: {_describe(item)}" for index, item in enumerate(data)]
-    return [_describe(data)]
-
-
-def _describe(value: Any) -> str:
-    records = _records(value)
-    if records:
-        return f"{len(records)} record(s)"
-    if isinstance(value, dict):
-        return "fields " + ", ".join(sorted(value)[:10]) if value else "empty object"
-    if value is None:
-        return "nothing"
-    return json.dumps(value)[:80]
-
-
-@catalog.activity("GenerateReport")
-async def generate_report(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Builds a report (title: the first string argument) summarising the flowing value."""
-    strings = _strings(args)
-    return {
-        "title": strings[0] if strings else "Report",
-        "workflow_id": _workflow_id(),
-        "lines": _summary_lines(data),
-    }
-
-
-@catalog.activity("GenerateFinalReport")
-async def generate_final_report(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Builds the final report summarising the flowing value (each branch of a parallel)."""
-    strings = _strings(args)
-    return {
-        "title": strings[0] if strings else "Final report",
-        "workflow_id": _workflow_id(),
-        "lines": _summary_lines(data),
-    }
-
-
-@catalog.activity("ExecuteAgentTask")
-async def execute_agent_task(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Plans the task (the first string argument) into its steps; delivers nothing.
-
-    The governed workflow's agent delivers work orders; this step only plans, the same way.
-    """
-    strings = _strings(args)
-    task = strings[0] if strings else "(no task given)"
-    return {"task": task, "steps": plan(task), "delivered": False}
-
-
-def _cleanup(args: tuple[Any, ...]) -> dict[str, Any]:
-    return {
-        "requested": [str(arg) for arg in args],
-        "released": [],
-        "note": "demo activities hold no resources: nothing to release",
-    }
-
-
-@catalog.activity("CleanupTask")
-async def cleanup_task(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Releases nothing (demo activities keep no state) and says so."""
-    return _cleanup(args)
-
-
-@catalog.activity("CleanupResources")
-async def cleanup_resources(data: Any = None, *args: Any) -> dict[str, Any]:
-    """Releases nothing (demo activities keep no state) and says so."""
-    return _cleanup(args)
-
-
 # --- typed activities ----------------------------------------------------------------------
 
 
-@catalog.activity("FetchRecords", flow=False)
+@CATALOG.activity("FetchRecords", flow=False)
 async def fetch_records(source: str, count: int = 5) -> list[dict[str, Any]]:
     """Synthesises `count` deterministic records for `source` (as ExtractData, typed)."""
     return _synthesise(source, count)
 
 
-@catalog.activity("FilterRecords")
+@CATALOG.activity("FilterRecords")
 async def filter_records(records: list[dict[str, Any]], minimum: float) -> list[dict[str, Any]]:
     """Keeps the records (flowing in) whose numeric value is at least `minimum`."""
     return [
@@ -438,7 +282,7 @@ async def filter_records(records: list[dict[str, Any]], minimum: float) -> list[
     ]
 
 
-@catalog.activity("SumField")
+@CATALOG.activity("SumField")
 async def sum_field(records: list[dict[str, Any]], field: str = "value") -> float:
     """The sum of a numeric field over the records flowing in (missing or non-numeric: 0)."""
     return float(
