@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 from temporalio.client import Client, ScheduleAlreadyRunningError, ScheduleHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.cli import render, starting
+from orchestrator.cli import schedule_text, starting
+from orchestrator.cli.dispatch import with_client
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds, parameters, positive_int
 from orchestrator.config import Settings
 from orchestrator.governed.model import GovernedRequest
-from orchestrator.schedules import service as schedules
-from orchestrator.schedules.service import Changes, ScheduleInputError, ScheduleSummary, Timing
+from orchestrator.schedules import service, timing
+from orchestrator.schedules.errors import ScheduleInputError
+from orchestrator.schedules.service import Changes
+from orchestrator.schedules.starts import definition_start, governed_start, signed_start
+from orchestrator.schedules.timing import Overlap, Timing
 
-OVERLAP_CHOICES = list(schedules.OVERLAP_POLICIES)
+OVERLAP_CHOICES = [overlap.value for overlap in Overlap]
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +36,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Temporal Schedules that start governed or declarative workflows; "
         "each run goes through the policy gate like any other start.",
     )
+    parser.set_defaults(handler=with_client(handle))
     sub = parser.add_subparsers(dest="schedule_command", required=True, metavar="SUBCOMMAND")
 
     create = sub.add_parser("create", help="create a schedule for a task or a definition file")
@@ -58,7 +63,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     create.add_argument(
         "--overlap",
         choices=OVERLAP_CHOICES,
-        default="skip",
+        default=Overlap.SKIP.value,
         help="when a run is due while the last still runs (default skip)",
     )
     create.add_argument("--note", help="a note shown by describe and list")
@@ -94,7 +99,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     backfill.add_argument(
         "--overlap",
         choices=OVERLAP_CHOICES,
-        default="allow_all",
+        default=Overlap.ALLOW_ALL.value,
         help="overlap policy of the backfilled runs (default allow_all: all of them run)",
     )
 
@@ -118,23 +123,23 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _timing_options(parser: argparse.ArgumentParser) -> None:
-    timing = parser.add_argument_group("when it runs (combine freely; runs at the union)")
-    timing.add_argument(
+    group = parser.add_argument_group("when it runs (combine freely; runs at the union)")
+    group.add_argument(
         "--interval", action="append", default=[], metavar="DURATION", help="e.g. 15m, 1h, 1d"
     )
-    timing.add_argument(
+    group.add_argument(
         "--cron", action="append", default=[], metavar="EXPR", help='e.g. "0 9 * * 1-5"'
     )
-    timing.add_argument(
+    group.add_argument(
         "--at", action="append", default=[], metavar="HH:MM", help="a time of day (repeatable)"
     )
-    timing.add_argument("--on", metavar="DAYS", help="with --at: week days, e.g. mon-fri, sat,sun")
-    timing.add_argument("--day-of-month", metavar="DAYS", help="with --at: e.g. 1,15 or 1-7")
-    timing.add_argument("--month", metavar="MONTHS", help="with --at: e.g. jan,jul or 1-6")
-    timing.add_argument("--timezone", metavar="TZ", help="IANA name, e.g. Europe/Berlin (UTC)")
-    timing.add_argument("--jitter", metavar="DURATION", help="delay each run randomly, up to this")
-    timing.add_argument("--start-at", metavar="TIME", help="no runs before (ISO 8601, UTC default)")
-    timing.add_argument("--end-at", metavar="TIME", help="no runs after (ISO 8601, UTC default)")
+    group.add_argument("--on", metavar="DAYS", help="with --at: week days, e.g. mon-fri, sat,sun")
+    group.add_argument("--day-of-month", metavar="DAYS", help="with --at: e.g. 1,15 or 1-7")
+    group.add_argument("--month", metavar="MONTHS", help="with --at: e.g. jan,jul or 1-6")
+    group.add_argument("--timezone", metavar="TZ", help="IANA name, e.g. Europe/Berlin (UTC)")
+    group.add_argument("--jitter", metavar="DURATION", help="delay each run randomly, up to this")
+    group.add_argument("--start-at", metavar="TIME", help="no runs before (ISO 8601, UTC default)")
+    group.add_argument("--end-at", metavar="TIME", help="no runs after (ISO 8601, UTC default)")
 
 
 async def handle(args: argparse.Namespace, settings: Settings, client: Client) -> int:
@@ -166,9 +171,9 @@ async def create(args: argparse.Namespace, settings: Settings, client: Client) -
     if args.definition is not None:
         if args.param or args.kind or args.approval_timeout:
             raise UsageError("--param, --kind and --approval-timeout go with --task only.")
-        start = schedules.definition_start(args.definition, requester)
+        start = definition_start(args.definition, requester)
     else:
-        start = schedules.governed_start(
+        start = governed_start(
             GovernedRequest(
                 task=args.task,
                 requester=requester,
@@ -179,132 +184,66 @@ async def create(args: argparse.Namespace, settings: Settings, client: Client) -
                 ),
             )
         )
-    schedule_id = schedules.check_schedule_id(args.id or schedules.default_schedule_id(start.label))
+    schedule_id = service.check_schedule_id(args.id or service.default_schedule_id(start.label))
     # The creator's key vouches for every run: each is checked by policy as this requester.
-    start = schedules.signed_start(start, starting.signing_key(settings, requester), schedule_id)
-    times = _times(args)
-    if times is None:
-        raise UsageError("say when it runs: --interval, --cron or --at.")
-    timing = replace(
-        times,
-        time_zone=schedules.time_zone(args.timezone) if args.timezone else None,
-        jitter=schedules.duration(args.jitter, "--jitter") if args.jitter else None,
-        start_at=schedules.instant(args.start_at, "--start-at") if args.start_at else None,
-        end_at=schedules.instant(args.end_at, "--end-at") if args.end_at else None,
-    )
-    schedule = schedules.build_schedule(
+    start = signed_start(start, starting.signing_key(settings, requester), schedule_id)
+    schedule = service.build_schedule(
         start,
-        timing,
+        _timing(args, required=True),
         schedule_id=schedule_id,
         task_queue=settings.temporal.task_queue,
-        overlap=schedules.overlap_policy(args.overlap),
+        overlap=timing.overlap_policy(args.overlap),
         note=args.note,
         paused=args.paused,
     )
     try:
-        await schedules.create(client, schedule_id, schedule, start)
+        await service.create(client, schedule_id, schedule, start)
     except ScheduleAlreadyRunningError:
         raise CliError(
             f"a schedule with id {schedule_id!r} already exists; choose another --id "
             f"or change it with `orchestrator schedule update {schedule_id}`."
         ) from None
-    summary = await schedules.describe(client, schedule_id, next_runs=3)
+    summary = await service.describe(client, schedule_id, next_runs=3)
     if args.json:
-        print(json.dumps(asdict(summary), indent=2, default=str))
-        return 0
-    lines = [
-        f"created   {schedule_id}" + ("  [paused]" if summary.paused else ""),
-        f"runs      {summary.workflow_type} for {start.requester} on task queue "
-        f"{summary.task_queue}, as {summary.workflow_id_prefix}<time>",
-        f"when      {'; '.join(schedules.when_text(summary.when))}",
-        f"overlap   {summary.overlap}",
-    ]
-    if summary.paused:
-        lines.append(f"next      - (paused: orchestrator schedule unpause {schedule_id})")
+        print(schedule_text.summary_json(summary))
     else:
-        lines += [f"next      {at}" for at in summary.next_runs[:1]]
-    lines.append(f"describe  orchestrator schedule describe {schedule_id}")
-    print("\n".join(lines))
+        print(schedule_text.created(summary, start.requester))
     return 0
 
 
-def _times(args: argparse.Namespace) -> Timing | None:
-    """The --interval/--cron/--at times as a Timing, or None when none were given."""
+def _timing(args: argparse.Namespace, *, required: bool) -> Timing:
+    """The timing options; `required`: at least one of --interval/--cron/--at (create)."""
     if (args.on or args.day_of_month or args.month) and not args.at:
         raise UsageError("--on, --day-of-month and --month need --at (a time of day).")
-    if not (args.interval or args.cron or args.at):
-        return None
-    return Timing(
-        intervals=[schedules.interval(text) for text in args.interval],
-        cron=[schedules.cron_expression(text) for text in args.cron],
+    times = Timing(
+        intervals=[timing.interval(text) for text in args.interval],
+        cron=[timing.cron_expression(text) for text in args.cron],
         calendars=[
-            schedules.calendar(at, days=args.on, days_of_month=args.day_of_month, months=args.month)
+            timing.calendar(at, days=args.on, days_of_month=args.day_of_month, months=args.month)
             for at in args.at
         ],
+    )
+    if required and not times.has_times:
+        raise UsageError("say when it runs: --interval, --cron or --at.")
+    return replace(
+        times,
+        time_zone=timing.time_zone(args.timezone) if args.timezone else None,
+        jitter=timing.jitter(args.jitter) if args.jitter else None,
+        start_at=timing.instant(args.start_at, "--start-at") if args.start_at else None,
+        end_at=timing.instant(args.end_at, "--end-at") if args.end_at else None,
     )
 
 
 async def list_schedules(args: argparse.Namespace, client: Client) -> int:
-    rows = await schedules.list_schedules(client, args.limit)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        print(render.table(rows) if rows else "no schedules")
+    rows = await service.list_schedules(client, args.limit)
+    print(json.dumps(rows, indent=2) if args.json else schedule_text.listing(rows))
     return 0
 
 
 async def describe(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
-    summary = await schedules.describe(client, handle.id)
-    print(json.dumps(asdict(summary), indent=2, default=str) if args.json else show(summary))
+    summary = await service.describe(client, handle.id)
+    print(schedule_text.summary_json(summary) if args.json else schedule_text.show(summary))
     return 0
-
-
-def show(summary: ScheduleSummary) -> str:
-    """`describe` for people."""
-    lines = [
-        f"schedule  {summary.schedule_id}  [{'paused' if summary.paused else 'active'}]",
-        f"runs      {summary.workflow_type} on task queue {summary.task_queue}, "
-        f"as {summary.workflow_id_prefix}<time>",
-        f"for       {_request_text(summary)}",
-        f"when      {'; '.join(schedules.when_text(summary.when)) or '-'}",
-    ]
-    window = summary.when
-    if window["start_at"] or window["end_at"]:
-        lines.append(f"between   {window['start_at'] or '-'} .. {window['end_at'] or '-'}")
-    lines.append(f"overlap   {summary.overlap}")
-    if summary.note:
-        lines.append(f"note      {summary.note}")
-    lines.append(
-        f"actions   {summary.actions_taken} taken, {summary.skipped_overlap} skipped (overlap), "
-        f"{summary.missed_catchup_window} missed (catch-up window)"
-    )
-    lines += [f"running   {workflow_id}" for workflow_id in summary.running]
-    for run in summary.recent:
-        outcome = (run.status or "?").lower()
-        if run.policy_decision:
-            outcome += f", policy {run.policy_decision}"
-        lines.append(f"recent    {run.scheduled_at}  {run.workflow_id}  ({outcome})")
-    if summary.paused:
-        lines.append("next      - (paused)")
-    else:
-        lines += [f"next      {at}" for at in summary.next_runs] or ["next      -"]
-    return "\n".join(lines)
-
-
-def _request_text(summary: ScheduleSummary) -> str:
-    request = summary.request
-    if not isinstance(request, dict):
-        return f"{summary.requester or '?'}: {request}"
-    who = request.get("requester") or summary.requester or "?"
-    if "task" in request:
-        text = f"{who}: {request['task']}"
-        if request.get("parameters"):
-            text += "  " + " ".join(f"{k}={v}" for k, v in sorted(request["parameters"].items()))
-        return text
-    document = request.get("definition")
-    name = document.get("workflowName") if isinstance(document, dict) else None
-    source = f" (from {request['source']})" if request.get("source") else ""
-    return f"{who}: definition {name or 'unnamed'}{source}"
 
 
 async def pause(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
@@ -314,73 +253,52 @@ async def pause(args: argparse.Namespace, handle: ScheduleHandle, client: Client
         await handle.pause(note=reason)
     else:
         await handle.unpause(note=reason)
-    print(f"{handle.id}: {'paused' if pausing else 'active again'} ({reason})")
+    print(schedule_text.paused(handle.id, pausing, reason))
     return 0
 
 
 async def trigger(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
-    overlap = schedules.overlap_policy(args.overlap) if args.overlap else None
-    workflow_id = await schedules.trigger(handle, overlap)
+    overlap = timing.overlap_policy(args.overlap) if args.overlap else None
+    workflow_id = await service.trigger(handle, overlap)
     if args.json:
-        print(json.dumps({"schedule_id": handle.id, "workflow_id": workflow_id}, indent=2))
-    elif workflow_id:
-        print(f"{handle.id}: triggered, started {workflow_id}")
-        print(f"status    orchestrator status {workflow_id}")
+        print(schedule_text.triggered_json(handle.id, workflow_id))
     else:
-        print(
-            f"{handle.id}: triggered, but no run started yet (the overlap policy may have "
-            f"skipped it while another run is open); see `orchestrator schedule describe "
-            f"{handle.id}`"
-        )
+        print(schedule_text.triggered(handle.id, workflow_id))
     return 0
 
 
 async def backfill(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
-    start = schedules.instant(args.start, "--from")
-    end = schedules.instant(args.end, "--to")
-    await schedules.backfill(handle, start, end, schedules.overlap_policy(args.overlap))
-    print(
-        f"{handle.id}: backfill of {schedules._iso(start)} .. {schedules._iso(end)} requested "
-        f"(overlap {args.overlap}); the runs appear in `orchestrator schedule describe {handle.id}`"
-    )
+    start = timing.instant(args.start, "--from")
+    end = timing.instant(args.end, "--to")
+    await service.backfill(handle, start, end, timing.overlap_policy(args.overlap))
+    print(schedule_text.backfill_requested(handle.id, start, end, args.overlap))
     return 0
 
 
 async def update(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
     changes = Changes(
-        timing=_times(args),
-        time_zone=schedules.time_zone(args.timezone) if args.timezone else None,
-        jitter=schedules.duration(args.jitter, "--jitter") if args.jitter else None,
-        start_at=schedules.instant(args.start_at, "--start-at") if args.start_at else None,
-        end_at=schedules.instant(args.end_at, "--end-at") if args.end_at else None,
+        timing=_timing(args, required=False),
         note=args.note,
         paused=args.paused,
-        overlap=schedules.overlap_policy(args.overlap) if args.overlap else None,
+        overlap=timing.overlap_policy(args.overlap) if args.overlap else None,
     )
     if changes.empty:
         raise UsageError(
             "nothing to change: give --interval/--cron/--at, --timezone, --jitter, "
             "--start-at/--end-at, --note, --overlap, --pause or --unpause."
         )
-    await schedules.update(handle, changes)
-    summary = await schedules.describe(client, handle.id, next_runs=3)
+    await service.update(handle, changes)
+    summary = await service.describe(client, handle.id, next_runs=3)
     if args.json:
-        print(json.dumps(asdict(summary), indent=2, default=str))
+        print(schedule_text.summary_json(summary))
     else:
-        state = "paused" if summary.paused else "active"
-        print(f"{handle.id}: updated [{state}]")
-        print(f"when      {'; '.join(schedules.when_text(summary.when)) or '-'}")
-        print(f"overlap   {summary.overlap}")
-        if summary.note:
-            print(f"note      {summary.note}")
-        if not summary.paused and summary.next_runs:
-            print(f"next      {summary.next_runs[0]}")
+        print(schedule_text.updated(summary))
     return 0
 
 
 async def delete(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
     await handle.delete()
-    print(f"{handle.id}: deleted (runs it already started keep running)")
+    print(schedule_text.deleted(handle.id))
     return 0
 
 

@@ -22,6 +22,7 @@ from orchestrator.config import Settings
 from orchestrator.declarative.model import DeclarativeResult
 from orchestrator.governed.model import GovernedResult
 from orchestrator.vocabulary import POLICY_DECISION, REQUESTER
+from tests.declarative.support import NIGHTLY
 from tests.schedules.cli import Outcome, run_cli
 from tests.support import RunningWorker
 
@@ -53,6 +54,17 @@ def args(text: str, **values: str) -> list[str]:
 
 async def cli(settings: Settings, client: Client, *argv: str) -> Outcome:
     return await run_cli(settings, client, "schedule", *argv)
+
+
+async def create_hourly(
+    settings: Settings, client: Client, schedule_id: str, *options: str, requester: str = "alice"
+) -> Outcome:
+    """`schedule create` of the weekly report every hour as `schedule_id`, plus `options`."""
+    return await cli(
+        settings, client,
+        "create", "--task", REPORT, "--requester", requester, "--interval", "1h",
+        "--id", schedule_id, *options,
+    )  # fmt: skip
 
 
 async def eventually(check: Callable[[], Any], seconds: float = 15.0) -> Any:
@@ -157,12 +169,8 @@ async def test_pause_unpause_and_update(
     settings: Settings, client: Client, schedule_ids: Callable[[], str]
 ) -> None:
     schedule_id = schedule_ids()
-    hourly = args(
-        "create --task {task} --requester alice --interval 1h --id {id}",
-        task=REPORT,
-        id=schedule_id,
-    )
-    assert (await cli(settings, client, *hourly)).code == 0
+    created = await create_hourly(settings, client, schedule_id)
+    assert created.code == 0, created.err
 
     paused = await cli(settings, client, "pause", schedule_id, "--reason", "change freeze")
     assert paused.out.strip() == f"{schedule_id}: paused (change freeze)"
@@ -206,12 +214,8 @@ async def test_backfill_takes_the_runs_of_a_past_period(
     settings: Settings, client: Client, worker: RunningWorker, schedule_ids: Callable[[], str]
 ) -> None:
     schedule_id = schedule_ids()
-    hourly = args(
-        "create --task {task} --requester alice --interval 1h --id {id}",
-        task=REPORT,
-        id=schedule_id,
-    )
-    assert (await cli(settings, client, *hourly)).code == 0
+    created = await create_hourly(settings, client, schedule_id)
+    assert created.code == 0, created.err
     backfilled = await cli(
         settings,
         client,
@@ -299,18 +303,6 @@ async def test_unknown_schedule_is_a_one_line_error(settings: Settings, client: 
         assert outcome.err.strip() == "orchestrator: no schedule with id 'sched-no-such-schedule'."
 
 
-NIGHTLY = {
-    "workflowName": "nightly-report",
-    "execution": {
-        "type": "sequential",
-        "blocks": [
-            {"type": "activity", "activityName": "InitializeWorkflow"},
-            {"type": "activity", "activityName": "GenerateReport"},
-        ],
-    },
-}
-
-
 async def test_a_definition_file_runs_on_schedule_through_the_gate(
     settings: Settings,
     client: Client,
@@ -396,11 +388,7 @@ async def test_a_schedule_is_signed_by_its_creator_for_every_run(
     tmp_path: Path,
 ) -> None:
     governed, declarative = schedule_ids(), schedule_ids()
-    created = await cli(
-        settings, client,
-        *args("create --task {task} --requester alice --interval 1h --paused --id {id}",
-              task=REPORT, id=governed),
-    )  # fmt: skip
+    created = await create_hourly(settings, client, governed, "--paused")
     assert created.code == 0, created.err
     path = tmp_path / "nightly.yaml"
     path.write_text(yaml.safe_dump(NIGHTLY))
@@ -439,11 +427,7 @@ async def test_a_creator_may_schedule_work_only_as_themselves(
 ) -> None:
     schedule_id = schedule_ids()
     as_bob = replace(settings, identity="bob")
-    refused = await cli(
-        as_bob, client,
-        *args("create --task {task} --requester alice --interval 1h --id {id}",
-              task=REPORT, id=schedule_id),
-    )  # fmt: skip
+    refused = await create_hourly(as_bob, client, schedule_id)
     assert refused.code == 2
     assert refused.err.strip() == (
         "orchestrator: You are bob (ORCH_IDENTITY) and may start work only as yourself, not "
@@ -457,11 +441,7 @@ async def test_a_creator_may_schedule_work_only_as_themselves(
               path=str(path), id=schedule_id),
     )  # fmt: skip
     assert refused.code == 2 and "may start work only as yourself" in refused.err
-    no_key = await cli(
-        settings, client,
-        *args("create --task {task} --requester zed --interval 1h --id {id}",
-              task=REPORT, id=schedule_id),
-    )  # fmt: skip
+    no_key = await create_hourly(settings, client, schedule_id, requester="zed")
     assert no_key.code == 2 and "No key for 'zed'" in no_key.err
     assert (await cli(settings, client, "describe", schedule_id)).code == 1
 
