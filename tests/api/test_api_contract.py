@@ -6,18 +6,24 @@ answer 503; every assertion below is about what is decided first.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Literal, get_args, get_origin, get_type_hints
 
 import httpx
 import pytest
 
 from orchestrator.api import ApiConfig, create_app
-from orchestrator.api.app import Temporal, workflow_id_for
 from orchestrator.api.config import EventMapping, load_file, parse_tokens
+from orchestrator.api.idempotency import workflow_id_for
+from orchestrator.api.models import Receipt
+from orchestrator.api.temporal import Temporal
+from orchestrator.approvals.client import send_decision
 from orchestrator.config import ConfigError
+from orchestrator.policy.contract import ApprovalDecision
 from tests.api.conftest import EXAMPLE_CONFIG, OFFLINE, api_env, auth, error_of
 
 
@@ -177,6 +183,43 @@ async def test_openapi_schema_and_docs_are_published(offline: httpx.AsyncClient)
     assert any(p["name"] == "Idempotency-Key" for p in start["parameters"])
     docs = await offline.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_approve_and_reject_are_one_route_per_decision_named_for_it() -> None:
+    paths = create_app(OFFLINE, ApiConfig()).openapi()["paths"]
+    approve, reject = (
+        paths[f"/v1/workflows/{{workflow_id}}/{decision}"]["post"]
+        for decision in get_args(ApprovalDecision)
+    )
+    assert approve["operationId"] == "approve_v1_workflows__workflow_id__approve_post"
+    assert reject["operationId"] == "reject_v1_workflows__workflow_id__reject_post"
+    assert approve["summary"].startswith("Approve ") and reject["summary"].startswith("Reject ")
+    assert "never their own request" in approve["description"] and "description" not in reject
+    assert approve["responses"] == reject["responses"]
+    assert approve["requestBody"] == reject["requestBody"]
+
+
+def test_the_api_receipt_is_the_workflow_receipt_with_its_workflow_id() -> None:
+    # Receipt is written out (it is the published schema); this keeps it the same fields,
+    # types and defaults as what the approve/reject update returns. A Literal there is a
+    # plain string here: an enum in the schema would change the published document.
+    returned = get_type_hints(send_decision)["return"]
+    types = get_type_hints(returned)
+    expected = {}
+    for f in dataclasses.fields(returned):
+        kind = types[f.name]
+        if get_origin(kind) is Literal:
+            kind = type(get_args(kind)[0])
+        expected[f.name] = (kind, f.default is dataclasses.MISSING, f.default)
+    published = {
+        name: (field.annotation, field.is_required(), field.default)
+        for name, field in Receipt.model_fields.items()
+        if name != "workflow_id"
+    }
+    assert list(published) == list(expected)
+    for name, (annotation, required, default) in expected.items():
+        assert published[name][:2] == (annotation, required), name
+        assert required or published[name][2] == default, name
 
 
 def test_tokens_and_identities_from_the_environment_and_the_file(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from orchestrator.api import ApiConfig, create_app
 from orchestrator.api.auth import FailedAuthLimiter, client_key
 from orchestrator.api.config import MAX_TASK_VALUE_LENGTH, load_file
 from orchestrator.config import ConfigError
-from orchestrator.governed.agent import plan
+from orchestrator.governed.activities import plan
 from tests.api.conftest import EXAMPLE_CONFIG, OFFLINE, api_env, auth, error_of
 
 JSON = {"Content-Type": "application/json"}

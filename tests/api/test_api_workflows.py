@@ -13,12 +13,13 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.api.app import workflow_id_for
+from orchestrator.api.idempotency import workflow_id_for
 from orchestrator.declarative.model import DeclarativeResult
 from orchestrator.governed.model import GovernedResult
 from orchestrator.vocabulary import TRACE_ID
 from tests.api.conftest import auth
-from tests.support import RunningWorker
+from tests.declarative.support import NIGHTLY
+from tests.support import RunningWorker, listed
 
 pytestmark = pytest.mark.integration
 
@@ -178,13 +179,7 @@ async def test_redelivered_event_starts_one_workflow(
     assert changed.status_code == 409
     assert changed.json()["error"]["code"] == "idempotency_conflict"
 
-    runs = [e async for e in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
-    for _ in range(50):
-        if runs:
-            break
-        await asyncio.sleep(0.1)
-        runs = [e async for e in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
-    assert len(runs) == 1
+    assert await listed(client, f"WorkflowId = '{workflow_id}'") == [workflow_id]
     # The mapping's fixed requester, not the caller, asked for the report.
     result = await client.get_workflow_handle(workflow_id, result_type=GovernedResult).result()
     assert result.requester == "scheduler"
@@ -209,18 +204,6 @@ async def test_traceparent_is_continued_into_the_workflow(
     assert status["detail"]["trace_id"] == trace_id
     described = await client.get_workflow_handle(workflow_id).describe()
     assert described.typed_search_attributes.get(TRACE_ID) == trace_id
-
-
-NIGHTLY = {
-    "workflowName": "nightly-report",
-    "execution": {
-        "type": "sequential",
-        "blocks": [
-            {"type": "activity", "activityName": "InitializeWorkflow"},
-            {"type": "activity", "activityName": "GenerateReport"},
-        ],
-    },
-}
 
 
 async def test_definition_runs_start_a_declarative_workflow(
