@@ -70,7 +70,7 @@ def summarise(
             if decision.outcome in ("unavailable", "error"):
                 continue
             report.decisions += 1
-            shadow = decision.shadow
+            shadow = decision.answer.shadow
             if shadow is None:
                 continue
             report.evaluated += 1
@@ -84,7 +84,7 @@ def summarise(
                 continue
             report.disagreed += 1
             run_disagreements += 1
-            by_action[decision.action] += 1
+            by_action[decision.answer.action] += 1
             changes.update(shadow.differences)
             added.update(shadow.reasons_added)
             removed.update(shadow.reasons_removed)

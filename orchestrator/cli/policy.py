@@ -15,11 +15,13 @@ from temporalio.client import Client
 
 from orchestrator.audit import shadow_report
 from orchestrator.audit.records import AuditRecord, UnreadableRun
-from orchestrator.cli.audit import governed_runs, since_timestamp
+from orchestrator.audit.runs import governed_runs
+from orchestrator.cli.audit import from_temporal, since_timestamp
+from orchestrator.cli.dispatch import with_client
 from orchestrator.config import Settings
 
 
-def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `policy` (and its `shadow-report`) to the CLI's parser."""
     policy = subparsers.add_parser("policy", help="policy rollout: the shadow policy's report")
     actions = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
@@ -31,13 +33,14 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         "--since", metavar="DURATION", help="workflows started within, e.g. 1h, 7d (default: all)"
     )
     report.add_argument("--json", action="store_true", help="print JSON")
+    policy.set_defaults(handler=with_client(handle))
 
 
 async def handle(args: argparse.Namespace, settings: Settings, client: Client) -> int:
     """Exit 0 even when some run is unreadable: the report is advisory and names those runs
     (in it and on stderr); `audit export` is the record that fails for them."""
     since = since_timestamp(args.since)
-    runs = await governed_runs(client, since)
+    runs = await from_temporal(governed_runs(client, since))
     records = [run for run in runs if isinstance(run, AuditRecord)]
     unreadable = [run for run in runs if isinstance(run, UnreadableRun)]
     for run in unreadable:

@@ -1,6 +1,7 @@
 """Payload encryption: AES-256-GCM, with the key id in each payload so keys can rotate.
 
-Switched on by `ORCH_ENCRYPTION_KEYS_FILE`, a JSON file:
+Switched on by `ORCH_ENCRYPTION_KEYS_FILE` (Settings.temporal.encryption_keys_file, read
+in orchestrator/config.py), a JSON file:
 
     {"active": "2026-11", "keys": {"2026-11": "<base64 of 32 bytes>", "2026-05": "..."}}
 
@@ -61,12 +62,6 @@ class KeyRing:
         if active not in keys:
             raise CodecError(f"{path}: the active key {active!r} is not among the keys.")
         return cls(active, keys)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> KeyRing | None:
-        env = os.environ if env is None else env
-        path = env.get("ORCH_ENCRYPTION_KEYS_FILE", "").strip()
-        return cls.load(Path(path)) if path else None
 
 
 class EncryptionCodec(PayloadCodec):

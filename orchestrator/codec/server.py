@@ -1,8 +1,9 @@
 """A codec endpoint for the Temporal Web UI: `orchestrator codec-server`.
 
 The UI posts encrypted payloads to `/decode` (and `/encode`) as protobuf JSON and shows
-what comes back. Only callers with a token from ORCH_CODEC_TOKENS (comma-separated) get
-plaintext; the UI sends it when "pass access token" is set, or put a proxy in front.
+what comes back. Only callers with one of `tokens` (ORCH_CODEC_TOKENS, comma-separated,
+read into Settings.codec_tokens) get plaintext; the UI sends it when "pass access token"
+is set, or put a proxy in front.
 """
 
 from __future__ import annotations

@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
-from orchestrator.audit.records import AuditDecision, AuditRecord, AuditShadow
+from typing import Any
+
+from orchestrator.audit.records import AuditDecision, AuditRecord, DecisionOutcome
 from orchestrator.audit.shadow_report import render, summarise
+from orchestrator.policy.contract import PolicyDecision, ShadowResult
 
 
 def decision(
-    action: str = "workflow.start", shadow: AuditShadow | None = None, **fields: str
+    action: str = "workflow.start",
+    shadow: ShadowResult | None = None,
+    outcome: DecisionOutcome = "allow",
+    policy_revision: str = "r1",
 ) -> AuditDecision:
-    base = {"outcome": "allow", "policy_revision": "r1"}
-    base.update(fields)
-    return AuditDecision(
-        at="2026-11-24T10:00:00Z",
+    answer = PolicyDecision(
         action=action,
-        allow=base["outcome"] != "deny",
+        allow=outcome != "deny",
         reasons=[],
-        require_approval=base["outcome"] == "approval_required",
+        require_approval=outcome == "approval_required",
         risk="low",
         decision_id="d",
-        policy_revision=base["policy_revision"],
+        policy_revision=policy_revision,
         opa_version="1",
-        subject="workflow",
-        outcome=base["outcome"],
+        decision_path="orchestrator/main/decision",
         shadow=shadow,
+        unavailable=outcome == "unavailable",
     )
+    return AuditDecision(
+        at="2026-11-24T10:00:00Z", subject="workflow", outcome=outcome, answer=answer
+    )
+
+
+def shadow(**fields: Any) -> ShadowResult:
+    return ShadowResult(decision_path="shadow/main/decision", **fields)
 
 
 def record(workflow_id: str, *decisions: AuditDecision) -> AuditRecord:
@@ -39,8 +49,8 @@ def record(workflow_id: str, *decisions: AuditDecision) -> AuditRecord:
     )
 
 
-AGREE = AuditShadow(agrees=True, outcome="allow", policy_revision="r1+c")
-STRICTER = AuditShadow(
+AGREE = shadow(agrees=True, outcome="allow", policy_revision="r1+c")
+STRICTER = shadow(
     agrees=False,
     outcome="approval_required",
     policy_revision="r1+c",
@@ -48,13 +58,13 @@ STRICTER = AuditShadow(
     reasons_added=["Approval required: the amount 7000 is above 5000."],
     reasons_removed=["Risk low."],
 )
-LOOSER = AuditShadow(
+LOOSER = shadow(
     agrees=False,
     outcome="allow",
     policy_revision="r1+c",
     differences=["outcome: deny -> allow"],
 )
-BROKEN = AuditShadow(agrees=False, outcome="error", policy_revision="", error="HTTP 500")
+BROKEN = shadow(agrees=False, outcome="error", policy_revision="", error="HTTP 500")
 
 
 def test_counts_each_decision_once_by_verdict() -> None:

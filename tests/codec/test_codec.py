@@ -16,7 +16,7 @@ from google.protobuf.json_format import MessageToDict
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
-from orchestrator.audit.records import build_audit
+from orchestrator.audit.history import build_audit
 from orchestrator.codec.codec import ENCODING, CodecError, EncryptionCodec, KeyRing
 from orchestrator.codec.server import make_server
 from orchestrator.config import Settings
@@ -114,7 +114,7 @@ async def test_encrypted_workflow_history_keeps_secrets_out_of_the_server(
     # Those with the keys rebuild the audit record from the same history.
     record = await build_audit(await handle.fetch_history(), client.data_converter)
     assert record.request["parameters"] == {"api_token": SECRET}
-    assert record.decisions[0].allow
+    assert record.decisions[0].answer.allow
 
 
 @pytest.mark.integration
