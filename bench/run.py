@@ -41,8 +41,7 @@ from orchestrator import starts
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.connection import connect
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
-from orchestrator.governed.model import GovernedRequest, GovernedResult
-from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.governed.model import GovernedRequest
 from orchestrator.policy.client import OpaClient, new_http_client
 from orchestrator.policy.contract import (
     WORKFLOW_START,
@@ -163,13 +162,9 @@ Runner = Callable[[], Awaitable[Any]]
 def governed_runner(client: Client, queue: str, key: IdentityKey) -> Runner:
     async def run() -> Any:
         workflow_id = f"bench-{uuid.uuid4().hex}"
-        return await client.execute_workflow(
-            WORKFLOW_NAME,
-            starts.signed(GovernedRequest(task=TASK, requester="alice"), key, workflow_id),
-            id=workflow_id,
-            task_queue=queue,
-            result_type=GovernedResult,
-        )
+        request = GovernedRequest(task=TASK, requester="alice")
+        handle = await starts.start(client, request, key, workflow_id, task_queue=queue)
+        return await handle.result()
 
     return run
 

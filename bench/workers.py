@@ -20,26 +20,17 @@ from temporalio.worker import Worker
 from bench.bare import BareWorkflow, noop
 from orchestrator.config import Settings
 from orchestrator.connection import connect
-from orchestrator.governed.agent import AgentActivities, Outbox
+from orchestrator.governed.activities import AgentActivities, Outbox
 from orchestrator.policy.client import OpaClient
-from orchestrator.policy.contract import POLICY_ACTIVITY, PolicyDecision, PolicyInput
+from orchestrator.policy.contract import PolicyDecision, PolicyInput
+from orchestrator.vocabulary import POLICY_ACTIVITY
 from orchestrator.worker import WORKFLOWS, build_worker
 from telemetry.tracing import setup_tracing
 
 
 @activity.defn(name=POLICY_ACTIVITY)
 async def allow_without_asking(policy_input: PolicyInput) -> PolicyDecision:
-    return PolicyDecision(
-        action=policy_input.action,
-        allow=True,
-        reasons=[],
-        require_approval=False,
-        risk="low",
-        decision_id="",
-        policy_revision="",
-        opa_version="",
-        decision_path="",
-    )
+    return PolicyDecision.not_from_opa(policy_input.action, allow=True, reasons=[], risk="low")
 
 
 async def serve(variant: str) -> None:

@@ -23,6 +23,8 @@
 | ORCH_IDENTITY_KEYS_FILE | .data/identities.json | keys that sign and verify approvals |
 | ORCH_IDENTITY | - | who this CLI approves as (a key in that file) |
 | ORCH_NOTIFY_WEBHOOK | - | URL that approval escalation notices are POSTed to |
+| ORCH_CODEC_TOKENS | - | bearer tokens the codec server answers (comma-separated) |
+| ORCH_WORKER_SERVICE_NAME | orchestrator-worker | the worker's service in Jaeger (`trace`) |
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ class Settings:
     identity_keys_file: Path = Path(".data/identities.json")
     identity: str | None = None
     notify_webhook: str | None = None
+    codec_tokens: tuple[str, ...] = ()
+    worker_service_name: str = "orchestrator-worker"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -141,6 +145,12 @@ class Settings:
             identity_keys_file=Path(text("ORCH_IDENTITY_KEYS_FILE", ".data/identities.json")),
             notify_webhook=env.get("ORCH_NOTIFY_WEBHOOK", "").strip() or None,
             identity=env.get("ORCH_IDENTITY", "").strip() or None,
+            codec_tokens=tuple(
+                token.strip()
+                for token in env.get("ORCH_CODEC_TOKENS", "").split(",")
+                if token.strip()
+            ),
+            worker_service_name=text("ORCH_WORKER_SERVICE_NAME", cls.worker_service_name),
         )
 
     def workflow_link(self, workflow_id: str, run_id: str | None = None) -> str:

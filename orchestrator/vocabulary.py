@@ -1,13 +1,29 @@
 """The names the product shares with Temporal, its UI and its operators, declared once.
 
-Search attributes (workflows upsert them, the CLI, API and schedules read them, the dev
-stack registers them), the error type -> outcome map every starter reports with, and the
-trace id as every log line and answer prints it. Pure and sandbox-safe.
+Workflow, update, query and activity names (recorded in every history: renaming one
+breaks the replay of running workflows), search attributes (workflows upsert them, the
+CLI, API and schedules read them, the dev stack registers them), the error type ->
+outcome map every starter reports with, and the trace id as every log line and answer
+prints it. Pure and sandbox-safe.
 """
 
 from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey
+
+# Workflow types, and what their runs answer to. Never rename: histories record them.
+GOVERNED_WORKFLOW = "GovernedWorkflow"
+DECLARATIVE_WORKFLOW = "DeclarativeWorkflow"
+APPROVE_UPDATE = "approve"
+REJECT_UPDATE = "reject"
+STATUS_QUERY = "status"
+
+# Activity types.
+POLICY_ACTIVITY = "policy.decide"
+ESCALATE_ACTIVITY = "approval.escalate"
+VALIDATE_ACTIVITY = "declarative.validate"
+AGENT_EXECUTE_ACTIVITY = "agent.execute"
+AGENT_CLEANUP_ACTIVITY = "agent.cleanup"
 
 # Stored in clear by Temporal: ids and outcomes only, never task data.
 REQUESTER = SearchAttributeKey.for_keyword("Requester")

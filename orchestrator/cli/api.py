@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from orchestrator.cli.dispatch import local
 from orchestrator.cli.parsing import tcp_port
 from orchestrator.config import ConfigError, Settings
 from telemetry.logs import setup_logging
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from orchestrator.api import ApiConfig
 
 
-def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `api` to the CLI's parser."""
     api = subparsers.add_parser(
         "api",
@@ -29,6 +30,7 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     api.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     api.add_argument("--port", type=tcp_port, default=8080, help="port (default 8080)")
+    api.set_defaults(handler=local(serve))
 
 
 def build_server(args: argparse.Namespace, settings: Settings, config: ApiConfig) -> uvicorn.Server:

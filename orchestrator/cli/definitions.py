@@ -20,38 +20,32 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
-from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.client import Client
 
-from orchestrator.cli import render, starting
+from orchestrator.cli import starting
+from orchestrator.cli.dispatch import checked_then_client, offline
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.config import Settings
-from orchestrator.declarative.catalog import installed_catalog
-from orchestrator.declarative.loader import (
-    LoadError,
-    build_definition,
-    definition_name,
-    load_file,
-)
+from orchestrator.declarative.build import build_definition
+from orchestrator.declarative.catalogs import installed_catalog
 from orchestrator.declarative.model import (
     DeclarativeRequest,
-    DeclarativeResult,
 )
-from orchestrator.declarative.validate import SCHEMA, Problem, problems
-from orchestrator.declarative.workflow import WORKFLOW_NAME
+from orchestrator.declarative.parse import LoadError, definition_name, load_file
+from orchestrator.declarative.problem import Problem
+from orchestrator.declarative.schema_checks import SCHEMA
+from orchestrator.declarative.validate import problems
 from orchestrator.governed.model import REQUESTER_PATTERN
-from orchestrator.vocabulary import OUTCOME_BY_ERROR_TYPE, trace_id_text
 
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def add_commands(subparsers: Any) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `definition {validate,catalog,schema}` and `run` on the CLI's subparsers."""
     definition = subparsers.add_parser(
         "definition", help="check declarative workflow definitions (no Temporal needed)"
     )
+    definition.set_defaults(handler=offline(validate_command))
     actions = definition.add_subparsers(dest="definition_command", required=True, metavar="ACTION")
     validate = actions.add_parser(
         "validate",
@@ -75,6 +69,7 @@ def add_commands(subparsers: Any) -> None:
     run.add_argument("--id", help="workflow id (default: declarative-<name>-<random>)")
     run.add_argument("--wait", action="store_true", help="wait for the outcome")
     run.add_argument("--json", action="store_true", help="print JSON")
+    run.set_defaults(handler=checked_then_client(prepare, run_prepared))
 
 
 def validate_command(args: argparse.Namespace) -> int:
@@ -205,35 +200,9 @@ async def run_prepared(
     request = prepared.request
     name = definition_name(request.definition, args.file)
     workflow_id = args.id or f"declarative-{_slug(name)}-{uuid.uuid4().hex[:8]}"
-    handle_ = await starting.start_signed(
-        client,
-        WORKFLOW_NAME,
-        starting.signed_request(request, prepared.key, workflow_id),
-        workflow_id,
-        settings,
-        DeclarativeResult,
+    return await starting.start_and_report(
+        args, settings, client, prepared, workflow_id, _render, workflow_name=name
     )
-    started = {
-        "workflow_id": workflow_id,
-        "run_id": handle_.result_run_id,
-        "workflow_name": name,
-        "trace_id": trace_id_text(trace.get_current_span().get_span_context().trace_id),
-        "temporal_ui": settings.workflow_link(workflow_id),
-    }
-    if not args.wait:
-        print(json.dumps(started, indent=2) if args.json else render.started(started))
-        return 0
-    if not args.json:
-        print(render.started(started))
-    try:
-        result = await handle_.result()
-        outcome: dict[str, Any] = {"outcome": "completed", "result": asdict(result)}
-    except WorkflowFailureError as failure:
-        outcome = _failure(failure)
-        message = f"workflow {outcome['outcome']}: {outcome.get('message', '')}"
-        trace.get_current_span().set_status(Status(StatusCode.ERROR, message))
-    print(json.dumps({**started, **outcome}, indent=2) if args.json else _render(outcome))
-    return 0 if outcome["outcome"] == "completed" else 1
 
 
 def render_status(info: dict[str, Any]) -> str:
@@ -267,29 +236,6 @@ def _invalid_message(file: str, found: list[Problem]) -> str:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "definition"
-
-
-def _failure(failure: WorkflowFailureError) -> dict[str, Any]:
-    cause = failure.cause
-    while isinstance(cause, FailureError) and not isinstance(cause, ApplicationError):
-        if cause.cause is None:
-            break
-        cause = cause.cause
-    if not isinstance(cause, ApplicationError):
-        return {"outcome": "failed", "error_type": type(cause).__name__, "message": str(cause)}
-    details = list(cause.details) if cause.details else []
-    first = details[0] if details else {}
-    outcome: dict[str, Any] = {
-        "outcome": OUTCOME_BY_ERROR_TYPE.get(cause.type or "", "failed"),
-        "error_type": cause.type,
-        "message": cause.message,
-    }
-    if isinstance(first, dict):
-        outcome["reasons"] = first.get("reasons", [])
-        outcome["decision_id"] = first.get("decision_id", "")
-    elif isinstance(first, list):
-        outcome["problems"] = first
-    return outcome
 
 
 def _render(info: dict[str, Any]) -> str:

@@ -1,126 +1,105 @@
-"""What each CLI command does, against Temporal (and Jaeger for `trace`)."""
+"""One governed run at a time: `start`, `approve`, `reject`, `status` and `list`."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import uuid
 from dataclasses import asdict
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator import worker as worker_process
 from orchestrator.approvals.client import ApprovalAmbiguous, send_decision
-from orchestrator.approvals.gate import APPROVE
-from orchestrator.cli import audit, definitions, policy, render, schedule, starting
+from orchestrator.approvals.model import APPROVE
+from orchestrator.cli import definitions, render, starting
+from orchestrator.cli.dispatch import checked_then_client, with_client
 from orchestrator.cli.errors import CliError, UsageError
-from orchestrator.cli.parsing import duration_seconds, parameters
-from orchestrator.codec.codec import CodecError, EncryptionCodec, KeyRing
-from orchestrator.codec.server import make_server
+from orchestrator.cli.parsing import duration_seconds, parameters, positive_int
 from orchestrator.config import Settings
-from orchestrator.connection import connect
 from orchestrator.declarative.model import DeclarativeStatus
-from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
-from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
-from orchestrator.governed.workflow import WORKFLOW_NAME
+from orchestrator.governed.model import GovernedRequest, GovernedStatus
 from orchestrator.policy.identity import IdentityError, Keyring
-from orchestrator.vocabulary import OUTCOME_BY_ERROR_TYPE, trace_id_text
-from telemetry.logs import setup_logging
-from telemetry.tracing import setup_tracing
-
-tracer = trace.get_tracer("orchestrator.cli")
-
-
-def worker(settings: Settings) -> None:
-    setup_logging("orchestrator-worker", settings.log_level)
-    tracing = setup_tracing("orchestrator-worker")
-    try:
-        worker_process.main(settings)
-    finally:
-        tracing.shutdown()
+from orchestrator.vocabulary import (
+    DECLARATIVE_WORKFLOW,
+    GOVERNED_WORKFLOW,
+    STATUS_QUERY,
+)
 
 
-def codec_server(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.temporal.encryption_keys_file is None:
-        raise CodecError("set ORCH_ENCRYPTION_KEYS_FILE: the codec server needs the keys.")
-    tokens = [t.strip() for t in os.environ.get("ORCH_CODEC_TOKENS", "").split(",") if t.strip()]
-    codec = EncryptionCodec(KeyRing.load(settings.temporal.encryption_keys_file))
-    server = make_server(codec, tokens, args.host, args.port, settings.temporal.ui_url)
-    print(f"codec server on http://{args.host}:{args.port} (POST /decode, /encode)")
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    return 0
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = subparsers
+    start = sub.add_parser("start", help="start a governed workflow")
+    start.add_argument("--task", required=True, help="what the agent should do")
+    start.add_argument(
+        "--requester",
+        help="who asks (a user id, e.g. alice; default ORCH_IDENTITY); the start is signed "
+        "with the key of ORCH_IDENTITY, else of the requester",
+    )
+    start.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="task parameter (repeatable)"
+    )
+    start.add_argument("--kind", help="task kind, e.g. deploy or report (policy uses it)")
+    start.add_argument(
+        "--approval-timeout",
+        default="24h",
+        metavar="DURATION",
+        help="how long an approval may wait, e.g. 90s, 30m, 24h, 7d (default 24h)",
+    )
+    start.add_argument(
+        "--on-policy-unavailable",
+        default="wait",
+        metavar="wait|fail",
+        help="when OPA gives no answer within the budget: keep waiting (default) or fail; "
+        "never run",
+    )
+    start.add_argument(
+        "--policy-budget",
+        default="2m",
+        metavar="DURATION",
+        help="how long a policy check may go unanswered before it counts as unavailable",
+    )
+    start.add_argument("--id", help="workflow id (default: governed-<random>)")
+    start.add_argument("--wait", action="store_true", help="wait for the outcome")
+    start.add_argument("--json", action="store_true", help="print JSON")
+    start.set_defaults(handler=checked_then_client(start_request, start_prepared))
 
+    for name, verb in (("approve", "approve"), ("reject", "reject")):
+        deciding = sub.add_parser(name, help=f"{verb} a workflow waiting for approval")
+        deciding.add_argument("workflow_id", metavar="ID")
+        deciding.add_argument(
+            "--as",
+            dest="approver",
+            help="who decides: a key in ORCH_IDENTITY_KEYS_FILE (default ORCH_IDENTITY); "
+            "the decision is signed with it",
+        )
+        deciding.add_argument("--comment", default="", help="why")
+        deciding.add_argument(
+            "--step", help="declarative workflows: which pending approval (its step path)"
+        )
+        deciding.add_argument("--json", action="store_true", help="print JSON")
+        deciding.set_defaults(handler=with_client(decide))
 
-async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one client command inside its own span, flushed before the process exits."""
-    setup_logging("orchestrator-cli", "WARNING")
-    tracing = setup_tracing("orchestrator-cli")
-    try:
-        with tracer.start_as_current_span(f"orchestrator {args.command}") as span:
-            if args.command == "trace":
-                from orchestrator.cli.trace import show_trace
+    status_parser = sub.add_parser("status", help="where a workflow is and why")
+    status_parser.add_argument("workflow_id", metavar="ID")
+    status_parser.add_argument("--json", action="store_true", help="print JSON")
+    status_parser.set_defaults(handler=with_client(status))
 
-                return await show_trace(args, settings, await _client(settings))
-            # Checked before connecting: bad input is a usage error even when Temporal is down.
-            if args.command in ("start", "run"):
-                return await _start_command(args, settings, span)
-            client = await _client(settings)
-            handler = {
-                "audit": audit.audit,
-                "history": audit.history,
-                "schedule": schedule.handle,
-                "policy": policy.handle,
-                "approve": decide,
-                "reject": decide,
-                "status": status,
-                "list": list_workflows,
-            }[args.command]
-            try:
-                return await handler(args, settings, client)
-            except CliError as error:
-                span.set_status(Status(StatusCode.ERROR, str(error)))
-                raise
-    finally:
-        tracing.shutdown()
-
-
-async def _start_command(args: argparse.Namespace, settings: Settings, span: Span) -> int:
-    """`start` and `run`: the input is checked before connecting, so bad input is a usage
-    error (or a refusal) that names itself even while Temporal is down."""
-    try:
-        if args.command == "start":
-            governed = start_request(args, settings)
-            return await start_prepared(args, settings, await _client(settings), governed)
-        declarative = definitions.prepare(args, settings)
-        return await definitions.run_prepared(args, settings, await _client(settings), declarative)
-    except CliError as error:
-        span.set_status(Status(StatusCode.ERROR, str(error)))
-        raise
-
-
-async def _client(settings: Settings) -> Client:
-    try:
-        return await connect(settings.temporal)
-    except RuntimeError as error:
-        raise CliError(
-            f"cannot reach Temporal at {settings.temporal.address} ({error}); "
-            "is the stack up? (`make up`)"
-        ) from None
+    listing = sub.add_parser("list", help="recent governed and declarative workflows")
+    listing.add_argument("--pending", action="store_true", help="only those awaiting approval")
+    listing.add_argument(
+        "--limit", type=positive_int, default=20, help="at most this many (default 20)"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=with_client(list_workflows))
 
 
 def start_request(
@@ -156,59 +135,9 @@ async def start_prepared(
     prepared: starting.Prepared[GovernedRequest],
 ) -> int:
     workflow_id = args.id or f"governed-{uuid.uuid4().hex[:12]}"
-    handle = await starting.start_signed(
-        client,
-        WORKFLOW_NAME,
-        starting.signed_request(prepared.request, prepared.key, workflow_id),
-        workflow_id,
-        settings,
-        GovernedResult,
+    return await starting.start_and_report(
+        args, settings, client, prepared, workflow_id, render.outcome
     )
-    trace_id = trace_id_text(trace.get_current_span().get_span_context().trace_id)
-    started = {
-        "workflow_id": workflow_id,
-        "run_id": handle.result_run_id,
-        "trace_id": trace_id,
-        "temporal_ui": settings.workflow_link(workflow_id),
-    }
-    if not args.wait:
-        print(json.dumps(started, indent=2) if args.json else render.started(started))
-        return 0
-    if not args.json:
-        print(render.started(started))
-    outcome = await wait_for_outcome(handle)
-    if outcome["outcome"] != "completed":
-        message = f"workflow {outcome['outcome']}: {outcome.get('message', '')}"
-        trace.get_current_span().set_status(Status(StatusCode.ERROR, message))
-    print(json.dumps({**started, **outcome}, indent=2) if args.json else render.outcome(outcome))
-    return 0 if outcome["outcome"] == "completed" else 1
-
-
-async def wait_for_outcome(handle: WorkflowHandle[Any, GovernedResult]) -> dict[str, Any]:
-    try:
-        result = await handle.result()
-    except WorkflowFailureError as failure:
-        return failure_outcome(failure)
-    return {"outcome": "completed", "result": asdict(result)}
-
-
-def failure_outcome(failure: WorkflowFailureError) -> dict[str, Any]:
-    cause = failure.cause
-    while isinstance(cause, FailureError) and not isinstance(cause, ApplicationError):
-        if cause.cause is None:
-            break
-        cause = cause.cause
-    if isinstance(cause, ApplicationError):
-        details = list(cause.details) if cause.details else []
-        first = details[0] if details and isinstance(details[0], dict) else {}
-        return {
-            "outcome": OUTCOME_BY_ERROR_TYPE.get(cause.type or "", "failed"),
-            "error_type": cause.type,
-            "message": cause.message,
-            "reasons": first.get("reasons", []),
-            "decision_id": first.get("decision_id", ""),
-        }
-    return {"outcome": "failed", "error_type": type(cause).__name__, "message": str(cause)}
 
 
 async def decide(args: argparse.Namespace, settings: Settings, client: Client) -> int:
@@ -281,7 +210,7 @@ async def _refuse_closed(handle: WorkflowHandle[Any, Any], kind: str) -> None:
 
 def _already_closed(error: RPCError) -> bool:
     # What Temporal answers for an update to a closed workflow (the API's 409
-    # workflow_closed, orchestrator/api/app.py, tells it apart the same way).
+    # workflow_closed, orchestrator/api/errors.py, tells it apart the same way).
     return error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message
 
 
@@ -293,7 +222,7 @@ async def status(args: argparse.Namespace, settings: Settings, client: Client) -
         description = await handle.describe()
         declarative = description.workflow_type == DECLARATIVE_WORKFLOW
         status_type = DeclarativeStatus if declarative else GovernedStatus
-        current = await handle.query("status", result_type=status_type)
+        current = await handle.query(STATUS_QUERY, result_type=status_type)
     except RPCError as error:
         raise CliError(_rpc_message(error, args.workflow_id)) from None
     except WorkflowQueryFailedError as error:
@@ -311,7 +240,7 @@ async def status(args: argparse.Namespace, settings: Settings, client: Client) -
 
 
 async def list_workflows(args: argparse.Namespace, settings: Settings, client: Client) -> int:
-    query = f"WorkflowType IN ('{WORKFLOW_NAME}', '{DECLARATIVE_WORKFLOW}')"
+    query = f"WorkflowType IN ('{GOVERNED_WORKFLOW}', '{DECLARATIVE_WORKFLOW}')"
     if args.pending:
         query += " AND ApprovalStatus = 'pending' AND ExecutionStatus = 'Running'"
     rows = []

@@ -1,21 +1,26 @@
-"""Starting a workflow from the CLI: signed for its id, and one line when Temporal refuses."""
+"""Starting a workflow from the CLI: who asks, the key that signs it, one line when refused."""
 
 from __future__ import annotations
 
+import argparse
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from orchestrator import starts
+from orchestrator.cli import render
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.config import Settings
 from orchestrator.policy.identity import IdentityError, IdentityKey
 from orchestrator.starts import Startable
-
-Result = TypeVar("Result")
+from orchestrator.vocabulary import trace_id_text
 
 
 @dataclass(frozen=True)
@@ -46,34 +51,22 @@ def requester_of(requester: str | None, settings: Settings) -> str:
     return chosen
 
 
-def signed_request(request: Startable, key: IdentityKey, workflow_id: str) -> Startable:
-    """`request` with its start credential for `workflow_id`.
+async def start(
+    client: Client, prepared: Prepared[Startable], workflow_id: str, settings: Settings
+) -> WorkflowHandle[Any, Any]:
+    """Sign the request for `workflow_id` and start it; a request that cannot be signed, a
+    taken id or a refusal from Temporal is one line, exit 1.
 
     The digest is canonical JSON, which has no NaN and no lone surrogate: validation
     refuses those first, and should one slip through it is one line here, not a traceback.
     """
     try:
-        return starts.signed(request, key, workflow_id)
-    except ValueError as error:  # UnicodeEncodeError is one
-        raise CliError(f"cannot sign the request for {workflow_id}: {error}") from None
-
-
-async def start_signed(
-    client: Client,
-    workflow: str,
-    request: Any,
-    workflow_id: str,
-    settings: Settings,
-    result_type: type[Result],
-) -> WorkflowHandle[Any, Result]:
-    """Start the workflow; a taken id or a refusal from Temporal is one line, exit 1."""
-    try:
-        return await client.start_workflow(
-            workflow,
-            request,
-            id=workflow_id,
+        return await starts.start(
+            client,
+            prepared.request,
+            prepared.key,
+            workflow_id,
             task_queue=settings.temporal.task_queue,
-            result_type=result_type,
         )
     except WorkflowAlreadyStartedError:
         raise CliError(
@@ -81,3 +74,38 @@ async def start_signed(
         ) from None
     except RPCError as error:
         raise CliError(f"Temporal refused to start {workflow_id}: {error.message}") from None
+    except ValueError as error:  # UnicodeEncodeError is one
+        raise CliError(f"cannot sign the request for {workflow_id}: {error}") from None
+
+
+async def start_and_report(
+    args: argparse.Namespace,
+    settings: Settings,
+    client: Client,
+    prepared: Prepared[Startable],
+    workflow_id: str,
+    render_outcome: Callable[[dict[str, Any]], str],
+    **named: str,
+) -> int:
+    """`start` and `run`: start the run, say where it is; with --wait, wait for its outcome
+    (exit 1 unless it completed). `named` adds fields after the run id (a definition's
+    name)."""
+    handle = await start(client, prepared, workflow_id, settings)
+    started = {
+        "workflow_id": workflow_id,
+        "run_id": handle.result_run_id,
+        **named,
+        "trace_id": trace_id_text(trace.get_current_span().get_span_context().trace_id),
+        "temporal_ui": settings.workflow_link(workflow_id),
+    }
+    if not args.wait:
+        print(json.dumps(started, indent=2) if args.json else render.started(started))
+        return 0
+    if not args.json:
+        print(render.started(started))
+    outcome = await starts.outcome(handle)
+    if outcome["outcome"] != "completed":
+        message = f"workflow {outcome['outcome']}: {outcome.get('message', '')}"
+        trace.get_current_span().set_status(Status(StatusCode.ERROR, message))
+    print(json.dumps({**started, **outcome}, indent=2) if args.json else render_outcome(outcome))
+    return 0 if outcome["outcome"] == "completed" else 1

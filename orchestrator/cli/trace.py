@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from datetime import UTC, datetime
 
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from orchestrator.cli.dispatch import with_client
 from orchestrator.cli.errors import CliError
+from orchestrator.cli.parsing import seconds
 from orchestrator.config import Settings
 from orchestrator.vocabulary import TRACE_ID
 from telemetry.jaeger import JaegerError, fetch_trace, find_workflow_traces, ui_link
 from telemetry.waterfall import render_waterfall, spans_to_json
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = subparsers
+    trace = sub.add_parser("trace", help="print a workflow's trace from Jaeger as a waterfall")
+    trace.add_argument("workflow_id", metavar="ID")
+    trace.add_argument("--json", action="store_true", help="print the raw spans as JSON")
+    trace.add_argument(
+        "--wait", type=seconds, default=10.0, metavar="SECONDS", help="how long to wait for spans"
+    )
+    trace.set_defaults(handler=with_client(show_trace))
 
 
 async def trace_ids_of(client: Client, settings: Settings, workflow_id: str) -> list[str]:
@@ -29,7 +41,7 @@ async def trace_ids_of(client: Client, settings: Settings, workflow_id: str) -> 
         return [trace_id]
     found = await find_workflow_traces(
         settings.jaeger_query_url,
-        service=os.environ.get("ORCH_WORKER_SERVICE_NAME", "orchestrator-worker"),
+        service=settings.worker_service_name,
         workflow_id=workflow_id,
         started=description.start_time,
         ended=description.close_time or datetime.now(UTC),

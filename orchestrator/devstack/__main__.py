@@ -8,15 +8,8 @@ import time
 from pathlib import Path
 
 from orchestrator.devstack import process
-from orchestrator.devstack.services import REPO_ROOT, Binaries, Ports, StackError, StackLayout
-from orchestrator.devstack.stack import LocalStack
-
-DEFAULT_DATA = REPO_ROOT / ".data"
-
-
-def default_stack(data: Path = DEFAULT_DATA) -> LocalStack:
-    """The `make up` stack: ports from ORCH_*_PORT, state under .data/."""
-    return LocalStack(Ports.from_env(), StackLayout(root=data), Binaries.locate())
+from orchestrator.devstack.services import Binaries, Ports, StackError, StackLayout
+from orchestrator.devstack.stack import DEFAULT_DATA, LocalStack, default_stack
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,17 +26,14 @@ from temporalio.exceptions import ApplicationError
 from orchestrator import starts
 from orchestrator.approvals.client import send_decision
 from orchestrator.audit import shadow_report
-from orchestrator.cli.audit import governed_records, since_timestamp
-from orchestrator.cli.commands import wait_for_outcome
+from orchestrator.audit.runs import governed_records, started_since
 from orchestrator.config import Settings
 from orchestrator.connection import connect
-from orchestrator.declarative.loader import load_file
-from orchestrator.declarative.model import DeclarativeRequest, DeclarativeResult
-from orchestrator.declarative.workflow import WORKFLOW_NAME as DECLARATIVE_WORKFLOW
-from orchestrator.devstack.__main__ import default_stack
+from orchestrator.declarative.model import DeclarativeRequest
+from orchestrator.declarative.parse import load_file
 from orchestrator.devstack.services import REPO_ROOT
+from orchestrator.devstack.stack import default_stack
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
-from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.policy.identity import Keyring
 from telemetry.tracing import setup_tracing
 
@@ -76,12 +73,8 @@ async def start(
     request = GovernedRequest(task=task, requester=requester, parameters=params, kind=kind)
     # Signed with the requester's development key, as `orchestrator start` signs.
     key = Keyring.load(settings.identity_keys_file).key(requester)
-    return await client.start_workflow(
-        WORKFLOW_NAME,
-        starts.signed(request, key, workflow_id),
-        id=workflow_id,
-        task_queue=settings.temporal.task_queue,
-        result_type=GovernedResult,
+    return await starts.start(
+        client, request, key, workflow_id, task_queue=settings.temporal.task_queue
     )
 
 
@@ -109,7 +102,7 @@ async def decide(
 
 
 async def finish(outcome: Outcome, handle: WorkflowHandle[Any, GovernedResult]) -> Outcome:
-    result = await wait_for_outcome(handle)
+    result = await starts.outcome(handle)
     outcome.outcome = result["outcome"]
     # The start decision, whatever happened after it: its reasons and OPA's decision id.
     status: GovernedStatus = await handle.query("status", result_type=GovernedStatus)
@@ -218,12 +211,8 @@ async def declarative(client: Client, settings: Settings) -> Outcome:
         definition=load_file(PIPELINE), requester="alice", source=PIPELINE.name
     )
     key = Keyring.load(settings.identity_keys_file).key("alice")
-    handle = await client.start_workflow(
-        DECLARATIVE_WORKFLOW,
-        starts.signed(request, key, workflow_id),
-        id=workflow_id,
-        task_queue=settings.temporal.task_queue,
-        result_type=DeclarativeResult,
+    handle = await starts.start(
+        client, request, key, workflow_id, task_queue=settings.temporal.task_queue
     )
     outcome = Outcome("(e) declarative pipeline", "completed", handle.id)
     try:
@@ -297,7 +286,7 @@ async def main() -> int:
     for line in stack.restart_worker():
         print(line)
     client = await connect(settings.temporal)
-    began = since_timestamp("1s")
+    began = started_since(1)
     outcomes = []
     for scenario in SCENARIOS:
         # One root span per scenario, so each has a trace of its own to look at.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
 from orchestrator.devstack import process
 from orchestrator.devstack.services import (
+    REPO_ROOT,
     Binaries,
     Ports,
     ServiceSpec,
@@ -106,3 +108,11 @@ class LocalStack:
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_grpc_endpoint,
             "ORCH_IDENTITY_KEYS_FILE": str(self.layout.identities),
         }
+
+
+DEFAULT_DATA = REPO_ROOT / ".data"
+
+
+def default_stack(data: Path = DEFAULT_DATA) -> LocalStack:
+    """The `make up` stack: ports from ORCH_*_PORT, state under .data/."""
+    return LocalStack(Ports.from_env(), StackLayout(root=data), Binaries.locate())
