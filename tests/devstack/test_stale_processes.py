@@ -19,7 +19,7 @@ import pytest
 
 from orchestrator.devstack import Ports, StackError, StackLayout, process
 from orchestrator.devstack.services import ServiceSpec
-from tests.stack.test_devstack import devstack, pids
+from tests.devstack.test_devstack import devstack, pids
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.devstack import LocalStack
-from orchestrator.governed.agent import AgentActivities, Outbox
+from orchestrator.governed.activities import AgentActivities, Outbox
 from orchestrator.governed.model import AgentTaskInput, AgentTaskResult, GovernedStatus
 from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient

@@ -21,7 +21,7 @@ from temporalio.client import Client
 
 from orchestrator.devstack import LocalStack, Ports, StackLayout, process
 from orchestrator.devstack.services import worker_service
-from orchestrator.governed.agent import Outbox
+from orchestrator.governed.activities import Outbox
 from orchestrator.governed.model import GovernedRequest, GovernedResult
 from orchestrator.governed.workflow import WORKFLOW_NAME
 from tests.support import signed

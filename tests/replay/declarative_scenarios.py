@@ -1,42 +1,21 @@
-"""Record the declarative histories that the replay tests replay.
-
-`python -m tests.declarative.record_histories [TAG]` starts its own stack on free ports,
-runs the scenarios below with the example definitions (demo catalog only, so replaying
-needs no test activities) and writes tests/histories/declarative_<scenario>_<TAG>.json.
-Record again only when the interpreter changed *with* `workflow.patched`, keeping the old
-files: both must replay.
-"""
+"""The declarative scenarios `python -m tests.replay.record declarative TAG` records, with
+the example definitions (deployed catalogs only, so replaying needs no test activities):
+tests/histories/declarative_<scenario>_<TAG>.json."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import sys
 from pathlib import Path
 
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
-from orchestrator.declarative.loader import load_file
-from orchestrator.declarative.model import DeclarativeResult
-from tests.declarative.support import (
-    act,
-    approval,
-    definition,
-    start,
-    status_of,
-    wait_for_pending,
-)
-from tests.support import RunningWorker, decide, recording_worker
+from orchestrator.declarative.model import DeclarativeResult, DeclarativeStatus
+from orchestrator.declarative.parse import load_file
+from tests.declarative.support import act, approval, definition, start
+from tests.support import HISTORIES, REPO, RunningWorker, decide, status_of, wait_for_pending
 
-HERE = Path(__file__).parent
-HISTORIES = HERE.parent / "histories"
-EXAMPLES = HERE.parents[1] / "examples" / "definitions"
-
-
-async def record(tag: str) -> list[Path]:
-    async with recording_worker() as worker:
-        return await scenarios(worker, tag)
+EXAMPLES = REPO / "examples" / "definitions"
 
 
 async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
@@ -59,7 +38,7 @@ async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
                 await decide(release, "approve", approver, "recorded", step=pending.path)
             except Exception as refused:
                 print(f"release: {approver} at {pending.path}: {refused}")
-            if not (await status_of(release)).pending_approvals:
+            if not (await status_of(release, DeclarativeStatus)).pending_approvals:
                 break
     await release.result()
     written.append(await save(release, f"release_{tag}"))
@@ -107,8 +86,3 @@ async def save(handle: WorkflowHandle[object, object], name: str) -> Path:
     path = HISTORIES / f"declarative_{name}.json"
     path.write_text((await handle.fetch_history()).to_json())
     return path
-
-
-if __name__ == "__main__":
-    for path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1")):
-        print(f"wrote {path}")

@@ -1,32 +1,19 @@
-"""Record the histories that tests/replay replays: `python -m tests.histories.record [TAG]`.
-
-Starts its own stack on free ports, runs the governed scenarios, and writes one JSON
-history per scenario to tests/histories/governed_<scenario>_<TAG>.json. Record again
-only when workflow code changed *with* a patch, keeping the old files: both must replay.
-"""
+"""The governed scenarios `python -m tests.replay.record governed TAG` records:
+tests/histories/governed_<scenario>_<TAG>.json."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import sys
 import uuid
 from pathlib import Path
 
 from temporalio.client import WorkflowFailureError
 
-from tests.support import RunningWorker, decide, recording_worker, wait_for_stage
-
-HERE = Path(__file__).parent
+from tests.support import HISTORIES, RunningWorker, decide, wait_for_stage
 
 
-async def record(tag: str) -> list[Path]:
-    async with recording_worker() as worker:
-        return await run_scenarios(worker, tag)
-
-
-async def run_scenarios(worker: RunningWorker, tag: str) -> list[Path]:
+async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
     # Approvals are signed with the recording stack's development keys.
     os.environ["ORCH_IDENTITY_KEYS_FILE"] = str(worker.settings.identity_keys_file)
     written = []
@@ -54,12 +41,7 @@ async def run_scenarios(worker: RunningWorker, tag: str) -> list[Path]:
                 print(f"{name}: {who} {kind} refused: {refused}")
         with contextlib.suppress(WorkflowFailureError):
             await handle.result()
-        path = HERE / f"governed_{name}_{tag}.json"
+        path = HISTORIES / f"governed_{name}_{tag}.json"
         path.write_text((await handle.fetch_history()).to_json())
         written.append(path)
     return written
-
-
-if __name__ == "__main__":
-    for path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1")):
-        print(f"wrote {path}")
