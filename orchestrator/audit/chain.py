@@ -2,7 +2,7 @@
 
 The entries of all runs (orchestrator/audit/entries.py) are chained: every entry carries
 `seq`, the previous entry's hash (`prev_hash`, 64 zeros for the first) and its own
-`hash`, the SHA-256 of its canonical JSON without `hash` (orchestrator/approvals/digest.py).
+`hash`, the SHA-256 of its canonical JSON without `hash` (orchestrator/policy/canonical.py).
 A trailer (`kind: end`) closes the stream with the record count, so a cut tail shows too.
 The trailer's hash is the stream's head: stored elsewhere, it also catches a stream
 rewritten and re-hashed from scratch, which a hash chain alone (no secret) cannot.

@@ -61,6 +61,14 @@ def seconds(text: str) -> float:
     return value
 
 
+def task_details(parser: argparse.ArgumentParser) -> None:
+    """--param and --kind, which `start` and `schedule create` take alike."""
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="task parameter (repeatable)"
+    )
+    parser.add_argument("--kind", help="task kind, e.g. deploy or report (policy uses it)")
+
+
 def parameters(pairs: list[str]) -> dict[str, Any]:
     """`--param k=v` pairs; true/false become booleans and numbers become numbers."""
     result: dict[str, Any] = {}

@@ -23,7 +23,7 @@ from orchestrator.approvals.model import APPROVE
 from orchestrator.cli import definitions, render, starting
 from orchestrator.cli.dispatch import checked_then_client, with_client
 from orchestrator.cli.errors import CliError, UsageError
-from orchestrator.cli.parsing import duration_seconds, parameters, positive_int
+from orchestrator.cli.parsing import duration_seconds, parameters, positive_int, task_details
 from orchestrator.config import Settings
 from orchestrator.declarative.model import DeclarativeStatus
 from orchestrator.governed.model import GovernedRequest, GovernedStatus
@@ -44,10 +44,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="who asks (a user id, e.g. alice; default ORCH_IDENTITY); the start is signed "
         "with the key of ORCH_IDENTITY, else of the requester",
     )
-    start.add_argument(
-        "--param", action="append", default=[], metavar="K=V", help="task parameter (repeatable)"
-    )
-    start.add_argument("--kind", help="task kind, e.g. deploy or report (policy uses it)")
+    task_details(start)
     start.add_argument(
         "--approval-timeout",
         default="24h",

@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestrator.cli import schedule_text, starting
 from orchestrator.cli.dispatch import with_client
 from orchestrator.cli.errors import CliError, UsageError
-from orchestrator.cli.parsing import duration_seconds, parameters, positive_int
+from orchestrator.cli.parsing import duration_seconds, parameters, positive_int, task_details
 from orchestrator.config import Settings
 from orchestrator.governed.model import GovernedRequest
 from orchestrator.schedules import service, timing
@@ -49,10 +49,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="who each run is for (policy checks them on every run); the schedule is signed "
         "with the key of ORCH_IDENTITY, else of the requester",
     )
-    create.add_argument(
-        "--param", action="append", default=[], metavar="K=V", help="task parameter (repeatable)"
-    )
-    create.add_argument("--kind", help="task kind, e.g. deploy or report (policy uses it)")
+    task_details(create)
     create.add_argument(
         "--approval-timeout",
         metavar="DURATION",
