@@ -23,6 +23,7 @@
 | ORCH_IDENTITY_KEYS_FILE | .data/identities.json | keys that sign and verify approvals |
 | ORCH_IDENTITY | - | who this CLI approves as (a key in that file) |
 | ORCH_NOTIFY_WEBHOOK | - | URL that approval escalation notices are POSTed to |
+| ORCH_CONSOLE_URL | - | the console's address, linked from escalation notices |
 | ORCH_CODEC_TOKENS | - | bearer tokens the codec server answers (comma-separated) |
 | ORCH_WORKER_SERVICE_NAME | orchestrator-worker | the worker's service in Jaeger (`trace`) |
 """
@@ -76,6 +77,7 @@ class Settings:
     identity_keys_file: Path = Path(".data/identities.json")
     identity: str | None = None
     notify_webhook: str | None = None
+    console_url: str | None = None
     codec_tokens: tuple[str, ...] = ()
     worker_service_name: str = "orchestrator-worker"
 
@@ -144,6 +146,7 @@ class Settings:
             agent_outbox=Path(text("ORCH_AGENT_OUTBOX", str(cls.agent_outbox))),
             identity_keys_file=Path(text("ORCH_IDENTITY_KEYS_FILE", ".data/identities.json")),
             notify_webhook=env.get("ORCH_NOTIFY_WEBHOOK", "").strip() or None,
+            console_url=env.get("ORCH_CONSOLE_URL", "").strip().rstrip("/") or None,
             identity=env.get("ORCH_IDENTITY", "").strip() or None,
             codec_tokens=tuple(
                 token.strip()

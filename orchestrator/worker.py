@@ -44,7 +44,7 @@ def build_worker(
         shadow=ShadowEvaluator(opa, shadow_path) if shadow_path else None,
     )
     agent = AgentActivities(Outbox(settings.agent_outbox))
-    escalation = EscalationActivities(settings.notify_webhook)
+    escalation = EscalationActivities(settings.notify_webhook, console_url=settings.console_url)
     # The definitions' activities: every catalog of the deployment (catalogs/__init__.py),
     # which the workflow validates and builds against too.
     catalog = installed_catalog()
