@@ -84,6 +84,9 @@ schedule-workflow: up ## schedule the usage report every hour (EVERY=15m, ID=...
 		--task "Generate the weekly usage report" --requester scheduler \
 		--interval $(or $(EVERY),1h) --note "created by make schedule-workflow"
 
+console: up ## the operator console (and HTTP API) in the background; prints its URL and sign-in
+	@$(DEVSTACK) console
+
 api: up ## serve the HTTP API on 127.0.0.1:8080 (tokens: deploy/api.example.yaml or ORCH_API_TOKENS)
 	@$(CLIENT_ENV) ORCH_API_CONFIG=$${ORCH_API_CONFIG:-deploy/api.example.yaml} $(ORCH) api
 

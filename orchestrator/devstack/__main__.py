@@ -1,4 +1,4 @@
-"""`python -m orchestrator.devstack up|down|status|logs|env` — what `make up` & co. run."""
+"""`python -m orchestrator.devstack up|down|status|logs|env|console`: what `make up` & co. run."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from orchestrator.devstack.stack import DEFAULT_DATA, LocalStack, default_stack
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestrator.devstack")
-    parser.add_argument("command", choices=["up", "down", "status", "logs", "env"])
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "env", "console"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="state folder")
     parser.add_argument("--lines", type=int, default=40, help="log lines per service (logs)")
     args = parser.parse_args(argv)
@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             for line in stack.down():
                 print(line)
+        elif args.command == "console":
+            for line in stack.restart_api():
+                print(line)
+            print(stack.console_hint())
         elif args.command == "status":
             return print_status(stack)
         else:

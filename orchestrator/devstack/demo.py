@@ -283,7 +283,7 @@ async def main() -> int:
     settings = Settings.from_env()
     tracing = setup_tracing("orchestrator-demo")
     stack = default_stack()
-    for line in stack.restart_worker():
+    for line in [*stack.restart_worker(), *stack.restart_api()]:
         print(line)
     client = await connect(settings.temporal)
     began = started_since(1)
@@ -300,8 +300,9 @@ async def main() -> int:
     failed = [o for o in outcomes if not o.ok]
     print()
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} scenarios as expected.")
+    print(stack.console_hint())
     print(
-        "The stack and the worker keep running for exploring: `make status`, "
+        "The stack, the worker and the console keep running for exploring: `make status`, "
         f"Temporal UI {settings.temporal.ui_url}, Jaeger {settings.jaeger_query_url}. "
         "Stop everything with `make down`."
     )

@@ -41,6 +41,7 @@ class Ports:
     jaeger_query_grpc: int = 16685
     jaeger_health: int = 13133
     worker_metrics: int = 9464
+    api: int = 8080
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Ports:
@@ -146,6 +147,11 @@ class StackLayout:
     def identities(self) -> Path:
         """Development approval keys: one per directory person, and the API's."""
         return self.root / "identities.json"
+
+    @property
+    def api_tokens(self) -> Path:
+        """Development API (and console sign-in) tokens: one per directory person."""
+        return self.root / "api-tokens.json"
 
 
 def stack_services(
@@ -253,6 +259,24 @@ def worker_service(ports: Ports, layout: StackLayout, client_env: dict[str, str]
         health_url=f"http://127.0.0.1:{ports.worker_metrics}/metrics",
         url=f"http://127.0.0.1:{ports.worker_metrics}/metrics",
         ports=(ports.worker_metrics,),
+        start_timeout=30.0,
+    )
+
+
+def api_service(ports: Ports, client_env: dict[str, str], tokens: dict[str, str]) -> ServiceSpec:
+    """A background `orchestrator api` (HTTP API and console) for `make demo` and
+    `make console`, signing in the directory's people with their development tokens."""
+    return ServiceSpec(
+        name="api",
+        argv=[sys.executable, "-m", "orchestrator", "api", "--port", str(ports.api)],
+        env={
+            **client_env,
+            "ORCH_API_TOKENS": ",".join(f"{token}:{who}" for who, token in tokens.items()),
+            "OTEL_SERVICE_NAME": "orchestrator-api",
+        },
+        health_url=f"http://127.0.0.1:{ports.api}/healthz",
+        url=f"http://127.0.0.1:{ports.api}/console/",
+        ports=(ports.api,),
         start_timeout=30.0,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import httpx
 import pytest
 
 from orchestrator.devstack import Ports
@@ -78,3 +80,32 @@ def test_up_with_opa_port_taken_fails_with_one_clear_line_and_leaves_nothing(
     # Jaeger started before OPA failed; it must not be left running.
     assert pids(tmp_path) == {}
     assert not list(tmp_path.glob("run/*.pid"))
+
+
+def test_console_serves_the_api_with_development_tokens_and_down_stops_it(
+    tmp_path: Path,
+) -> None:
+    ports = Ports.free()
+    try:
+        up = devstack(tmp_path, ports, "up")
+        assert up.returncode == 0, up.stderr
+        console = devstack(tmp_path, ports, "console")
+        assert console.returncode == 0, console.stderr
+        assert f"Console: http://127.0.0.1:{ports.api}/console/" in console.stdout
+        tokens = json.loads((tmp_path / "api-tokens.json").read_text())
+        assert {"alice", "bob", "carol"} <= set(tokens)
+        # The background API knows each person by their development token.
+        answer = httpx.get(
+            f"http://127.0.0.1:{ports.api}/v1/approvals/pending",
+            headers={"Authorization": f"Bearer {tokens['bob']}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        status = devstack(tmp_path, ports, "status")
+        assert "api" in status.stdout and status.stdout.count("healthy") == 4
+        started = pids(tmp_path)
+    finally:
+        down = devstack(tmp_path, ports, "down")
+    assert down.returncode == 0, down.stderr
+    assert not any(is_alive(pid) for pid in started.values())
+    assert pids(tmp_path) == {}
