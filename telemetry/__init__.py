@@ -7,5 +7,7 @@
 - `logs`: JSON log lines carrying trace_id / span_id.
 - `metrics`: Prometheus through Temporal's runtime; the policy gate's counters and histogram.
 - `jaeger`: read a trace back from Jaeger's v3 query API, waiting until it is settled.
-- `waterfall`: render such a trace for a terminal, or as JSON.
+- `workflow_traces`: which traces hold a workflow's spans (its `TraceId`, else Jaeger's search).
+- `trace_model`: a trace as a tree of spans, the one model the terminal and the console draw.
+- `waterfall`: render such a tree for a terminal, or the spans as JSON.
 """

@@ -1,17 +1,24 @@
-"""A trace as a terminal waterfall (and as JSON), from the spans `telemetry.jaeger` reads.
+"""A trace as a terminal waterfall (and as JSON), drawn from `telemetry.trace_model`.
 
-Pure functions of the span list: no I/O, no clock, so the output is the same every time.
+The console's trace page draws from the same tree. Pure functions of the span list: no
+I/O, no clock, so the output is the same every time.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from telemetry.jaeger import Span
-from telemetry.policy_attributes import policy_attributes
+from telemetry.trace_model import (
+    ORPHAN_NOTE,
+    TraceNode,
+    TraceTree,
+    build_tree,
+    format_ms,
+    value_text,
+)
 
 ERROR_MARK = "✗"
 # An exception event on a span whose status is not error. Temporal's CompleteWorkflow span
@@ -20,61 +27,18 @@ EXCEPTION_MARK = "!"
 ORPHAN_MARK = "…"
 INSTANT_MARK = "│"
 BAR = "█"
-DURATION_WIDTH = 11
-# Jaeger stores a zero-duration span with 1 ns; anything under a microsecond is an instant.
-INSTANT_NS = 1000  # "123456.7 ms"
+DURATION_WIDTH = 11  # "123456.7 ms"
 
 _RED, _CYAN, _DIM, _BOLD, _RESET = "\x1b[31m", "\x1b[36m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
 
-@dataclass(frozen=True)
-class Row:
-    """A span in display order: how deep it sits and whether its parent is missing."""
-
-    span: Span
-    depth: int
-    orphan: bool
+# A span in display order: how deep it sits and whether its parent is missing.
+Row = TraceNode
 
 
 def tree_order(spans: list[Span]) -> list[Row]:
-    """Depth-first from the roots, siblings by start time.
-
-    Spans whose parent is not in the list (it was never exported, or is still on its way)
-    are shown as roots, marked orphan, rather than dropped.
-    """
-    by_id = {span.span_id: span for span in spans}
-    children: dict[str, list[Span]] = defaultdict(list)
-    roots: list[Span] = []
-    for span in spans:
-        parent = span.parent_span_id
-        if parent and parent in by_id and parent != span.span_id:
-            children[parent].append(span)
-        else:
-            roots.append(span)
-
-    def key(span: Span) -> tuple[int, str]:
-        return (span.start_ns, span.name)
-
-    rows: list[Row] = []
-    seen: set[str] = set()
-
-    def walk(start: list[Span]) -> None:
-        # Iterative, and guarded by `seen`: a malformed trace may hold a parent cycle.
-        stack = [(span, 0) for span in sorted(start, key=key, reverse=True)]
-        while stack:
-            span, depth = stack.pop()
-            if span.span_id in seen:
-                continue
-            seen.add(span.span_id)
-            orphan = depth == 0 and bool(span.parent_span_id)
-            rows.append(Row(span, depth, orphan))
-            kids = sorted(children.get(span.span_id, []), key=key, reverse=True)
-            stack.extend((kid, depth + 1) for kid in kids)
-
-    walk(roots)
-    # Spans on a parent cycle are reachable from no root; show them rather than lose them.
-    walk([span for span in spans if span.span_id not in seen])
-    return rows
+    """Depth-first from the roots, siblings by start time (see `trace_model.build_tree`)."""
+    return list(build_tree(spans).walk())
 
 
 @dataclass(frozen=True)
@@ -110,18 +74,21 @@ def render_waterfall(spans: list[Span], *, width: int = 100, color: bool = False
     and duration within the trace, and the duration. Under a failed span its status
     message; under a policy span its `orchestrator.policy.*` attributes.
     """
-    if not spans:
+    return render_tree(build_tree(spans), width=width, color=color)
+
+
+def render_tree(tree: TraceTree, *, width: int = 100, color: bool = False) -> str:
+    """`render_waterfall` for a tree already built."""
+    if not tree.spans:
         return "(no spans)"
-    rows = tree_order(spans)
+    rows = list(tree.walk())
     layout = _Layout.fit(rows, width)
     paint = _Painter(color)
-    start = min(span.start_ns for span in spans)
-    end = max(max(span.end_ns, span.start_ns) for span in spans)
-    total = end - start
+    start, total = tree.start_ns, tree.total_ns
 
-    lines = [paint(line, _BOLD) for line in _header(spans, total)]
+    lines = [paint(line, _BOLD) for line in _header(tree)]
     lines.append("")
-    axis = "0" + _ms(total).rjust(layout.bar - 1)
+    axis = "0" + format_ms(total).rjust(layout.bar - 1)
     lines.append(
         paint(
             "  "
@@ -138,22 +105,19 @@ def render_waterfall(spans: list[Span], *, width: int = 100, color: bool = False
     for row in rows:
         lines.append(_span_line(row, layout, start, total, paint))
         lines.extend(_detail_lines(row, layout, paint))
-    if any(row.orphan for row in rows):
+    if tree.has_orphans:
         lines.append("")
-        lines.append(paint(f"{ORPHAN_MARK} parent span not in this trace (yet)", _DIM))
+        lines.append(paint(f"{ORPHAN_MARK} {ORPHAN_NOTE}", _DIM))
     return "\n".join(lines)
 
 
-def _header(spans: list[Span], total_ns: int) -> list[str]:
-    count = f"{len(spans)} span" + ("" if len(spans) == 1 else "s")
-    errors = sum(span.is_error for span in spans)
-    exceptions = sum(not span.is_error and bool(_exception_text(span)) for span in spans)
-    failed = f" · {errors} {ERROR_MARK}" if errors else ""
-    failed += f" · {exceptions} {EXCEPTION_MARK}" if exceptions else ""
-    services = ", ".join(sorted({span.service for span in spans}))
+def _header(tree: TraceTree) -> list[str]:
+    count = f"{tree.span_count} span" + ("" if tree.span_count == 1 else "s")
+    failed = f" · {tree.error_count} {ERROR_MARK}" if tree.error_count else ""
+    failed += f" · {tree.exception_count} {EXCEPTION_MARK}" if tree.exception_count else ""
     return [
-        f"trace {spans[0].trace_id} · {_ms(total_ns)} · {count}{failed}",
-        f"services: {services}",
+        f"trace {tree.spans[0].trace_id} · {tree.duration_text} · {count}{failed}",
+        f"services: {', '.join(tree.services)}",
     ]
 
 
@@ -161,8 +125,8 @@ def _span_line(row: Row, layout: _Layout, start: int, total: int, paint: _Painte
     span = row.span
     label = _fit(_label(row, layout.depth_cap), layout.name)
     service = _fit(span.service, layout.service)
-    bar = _bar(span, start, total, layout.bar)
-    gutter = _mark(span) + " "
+    bar = _bar(row, start, total, layout.bar)
+    gutter = _mark(row) + " "
     failed = gutter.strip() != ""
     line = (
         paint(gutter + label.ljust(layout.name), _RED if failed else None)
@@ -171,35 +135,33 @@ def _span_line(row: Row, layout: _Layout, start: int, total: int, paint: _Painte
         + " "
         + paint(bar, _RED if failed else _CYAN)
         + " "
-        + _ms(span.duration_ns).rjust(DURATION_WIDTH)
+        + row.duration_text.rjust(DURATION_WIDTH)
     )
     return line
 
 
 def _detail_lines(row: Row, layout: _Layout, paint: _Painter) -> list[str]:
     """Continuation lines under a span: its error message, its policy decision."""
-    span = row.span
     indent = " " * (2 + 2 * min(row.depth, layout.depth_cap) + 2)
     lines: list[str] = []
-    exception = _exception_text(span)
-    if span.is_error:
-        message = span.status_message or exception
+    if row.error:
+        message = row.error_text
         text = f"{ERROR_MARK} ERROR" + (f": {message}" if message else "")
         lines.extend(paint(line, _RED) for line in _wrap(text, indent, layout.width))
-    elif exception:
-        text = f"{EXCEPTION_MARK} exception: {exception}"
+    elif row.exception:
+        text = f"{EXCEPTION_MARK} exception: {row.exception}"
         lines.extend(paint(line, _RED) for line in _wrap(text, indent, layout.width))
-    decision = policy_attributes(span.attributes)
+    decision = row.policy
     if decision:
-        text = "policy " + " ".join(f"{k}={_value(v)}" for k, v in decision.items())
+        text = "policy " + " ".join(f"{k}={value_text(v)}" for k, v in decision.items())
         lines.extend(paint(line, _DIM) for line in _wrap(text, indent, layout.width))
     return lines
 
 
-def _mark(span: Span) -> str:
-    if span.is_error:
+def _mark(row: Row) -> str:
+    if row.error:
         return ERROR_MARK
-    return EXCEPTION_MARK if _exception_text(span) else " "
+    return EXCEPTION_MARK if row.exception else " "
 
 
 def _label(row: Row, depth_cap: int) -> str:
@@ -208,22 +170,14 @@ def _label(row: Row, depth_cap: int) -> str:
     return indent + (ORPHAN_MARK if row.orphan else "") + row.span.name
 
 
-def _exception_text(span: Span) -> str:
-    for event in span.events:
-        if event.name == "exception":
-            kind = event.attributes.get("exception.type", "")
-            message = event.attributes.get("exception.message", "")
-            return ": ".join(str(part) for part in (kind, message) if part) or "exception"
-    return ""
-
-
-def _bar(span: Span, start: int, total: int, width: int) -> str:
+def _bar(row: Row, start: int, total: int, width: int) -> str:
+    span = row.span
     if total <= 0:
         offset, length = 0, width if span.duration_ns else 0
     else:
         offset = min(int((span.start_ns - start) / total * width), width - 1)
         length = min(max(round(span.duration_ns / total * width), 1), width - offset)
-    if span.duration_ns < INSTANT_NS:
+    if row.instant:
         # Temporal's workflow spans are instants (started and ended together for replay
         # safety): a tick, not a one-cell bar that would read as a short duration.
         return (" " * offset + INSTANT_MARK).ljust(width)
@@ -244,18 +198,6 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _ms(nanoseconds: int) -> str:
-    milliseconds = nanoseconds / 1e6
-    # Sub-10 ms spans (an OPA evaluation, a local activity) need the second decimal.
-    return f"{milliseconds:.2f} ms" if milliseconds < 10 else f"{milliseconds:.1f} ms"
-
-
-def _value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 class _Painter:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -274,5 +216,5 @@ def spans_to_json(spans: list[Span]) -> list[dict[str, Any]]:
             "depth": row.depth,
             "duration_ms": row.span.duration_ns / 1e6,
         }
-        for row in tree_order(spans)
+        for row in build_tree(spans).walk()
     ]

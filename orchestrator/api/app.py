@@ -14,7 +14,8 @@ the CLI) proves no requester. Wrong bearer tokens are limited per client address
 (orchestrator/api/body.py).
 
 This module builds the app (`create_app`) and answers health and readiness; the `/v1`
-routes are in orchestrator/api/routes/.
+routes are in orchestrator/api/routes/. The web console (orchestrator/console/) is
+mounted under /console, outside the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def create_app(settings: Settings, config: ApiConfig, *, client: Client | None =
         # Connect early so the first request is fast; a failure only shows in /readyz.
         await app.state.temporal.ready()
         yield
+        await app.state.console.aclose()
 
     app = FastAPI(
         title="policy-orchestrator API",
@@ -87,6 +89,11 @@ def create_app(settings: Settings, config: ApiConfig, *, client: Client | None =
         app.include_router(router, tags=["v1"])
     app.include_router(health)
     errors.install(app)
+    # Imported here: the console imports API modules, and importing any of them first
+    # runs this package's __init__, which imports this module.
+    from orchestrator.console.app import install as install_console
+
+    install_console(app, settings, config)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     # Outermost of ours: the server span (continuing an incoming traceparent) is current
     # for everything below, including the Temporal start the interceptor propagates.

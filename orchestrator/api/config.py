@@ -7,6 +7,8 @@
 | ORCH_API_MAX_BODY_BYTES | 262144 | larger request bodies are refused with 413 |
 | ORCH_API_AUTH_FAILURE_LIMIT | 10 | wrong bearer tokens one client address may send per window |
 | ORCH_API_AUTH_FAILURE_WINDOW | 60 | that window in seconds (sliding); past the limit: 429 |
+| ORCH_CONSOLE_SECRET | random | signs console session cookies; unset: new per start |
+| ORCH_CONSOLE_SESSION_SECONDS | 28800 | how long a console sign-in lasts (8 h) |
 
 Tokens are kept only as SHA-256 digests and every request's digest is compared with each of
 them with `hmac.compare_digest`, so neither a match nor its position shows in the timing.
@@ -21,6 +23,7 @@ import hmac
 import json
 import os
 import re
+import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +47,8 @@ from orchestrator.governed.model import (
 )
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+DEFAULT_CONSOLE_SESSION_SECONDS = 8 * 3600.0
+MIN_CONSOLE_SECRET_LENGTH = 32
 EVENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
 CALLER = "caller"
@@ -168,6 +173,10 @@ class ApiConfig:
     auth_failure_limit: int = DEFAULT_FAILURE_LIMIT
     auth_failure_window_seconds: float = DEFAULT_WINDOW_SECONDS
     auth_tracked_addresses: int = DEFAULT_MAX_ADDRESSES
+    # Signs the console's session cookies. Unset: random per process, so a restart ends
+    # every session (nothing else remembers them).
+    console_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    console_session_seconds: float = DEFAULT_CONSOLE_SESSION_SECONDS
 
     def identify(self, token: str) -> str | None:
         """The identity of a bearer token, or None; constant time over every known token."""
@@ -197,12 +206,23 @@ class ApiConfig:
             limit = int(raw_limit)
         failures = _positive(env, "ORCH_API_AUTH_FAILURE_LIMIT", DEFAULT_FAILURE_LIMIT, int)
         window = _positive(env, "ORCH_API_AUTH_FAILURE_WINDOW", DEFAULT_WINDOW_SECONDS, float)
+        lifetime = _positive(
+            env, "ORCH_CONSOLE_SESSION_SECONDS", DEFAULT_CONSOLE_SESSION_SECONDS, float
+        )
+        secret = env.get("ORCH_CONSOLE_SECRET", "").strip()
+        if secret and len(secret) < MIN_CONSOLE_SECRET_LENGTH:
+            raise ConfigError(
+                f"ORCH_CONSOLE_SECRET: {len(secret)} characters; use at least "
+                f"{MIN_CONSOLE_SECRET_LENGTH} random ones (e.g. `openssl rand -hex 32`)."
+            )
         return cls(
             tokens=tuple(tokens),
             events=events,
             max_body_bytes=limit,
             auth_failure_limit=int(failures),
             auth_failure_window_seconds=window,
+            console_session_seconds=lifetime,
+            console_secret=secret or secrets.token_urlsafe(32),
         )
 
 

@@ -17,17 +17,15 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from temporalio.client import Client
 
-from orchestrator.audit import chain as audit_chain
-from orchestrator.audit.entries import run_entries
+from orchestrator.audit import export as audit_export
 from orchestrator.audit.history import read_run
 from orchestrator.audit.records import UnreadableRun
-from orchestrator.audit.runs import RunsUnavailable, fetch_history, governed_runs, started_since
+from orchestrator.audit.runs import RunsUnavailable, fetch_history, started_since
 from orchestrator.audit.text import record_json, record_text
 from orchestrator.audit.verify import verify
 from orchestrator.cli.dispatch import with_client
@@ -129,14 +127,10 @@ def _only(args: argparse.Namespace, form: str, allowed: set[str]) -> None:
 
 async def export(args: argparse.Namespace, settings: Settings, client: Client) -> int:
     _only(args, "audit export", allowed={"since", "format", "output"})
-    since = since_timestamp(args.since)
-    runs = await from_temporal(governed_runs(client, since))
-    entries = audit_chain.chain(
-        (entry for run in runs for entry in run_entries(run)),
-        exported_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        since=since,
+    exported = await from_temporal(
+        audit_export.build(client, since_timestamp(args.since), args.format or "jsonl")
     )
-    text = "".join(line + "\n" for line in audit_chain.lines(entries, args.format or "jsonl"))
+    text = exported.text
     if args.output:
         try:
             await asyncio.to_thread(Path(args.output).write_text, text, encoding="utf-8")
@@ -146,20 +140,11 @@ async def export(args: argparse.Namespace, settings: Settings, client: Client) -
         sys.stdout.write(text)
         # Delivered before it is reported exported: a reader gone (`| head`) ends it here.
         sys.stdout.flush()
-    problems = audit_chain.problem_runs(entries)
+    problems = exported.problems
     for problem in problems:
         print(f"orchestrator: audit export: {problem}", file=sys.stderr)
     # The head goes to stderr, apart from the stream: store it to catch a re-hashed rewrite.
-    print(
-        f"exported {len(entries) - 1} records of {len(runs)} workflow runs; "
-        f"head {audit_chain.head(entries)}"
-        + (
-            f"; {len(problems)} run(s) not exported faithfully (above), each marked in the stream"
-            if problems
-            else ""
-        ),
-        file=sys.stderr,
-    )
+    print(exported.summary(), file=sys.stderr)
     return 1 if problems else 0
 
 

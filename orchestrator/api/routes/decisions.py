@@ -28,9 +28,12 @@ DECISION_RESPONSES = documented(400, 401, 403, 404, 409, 413, 415, 422, 429, 503
 router = APIRouter(prefix="/v1", route_class=JsonBodyRoute)
 
 
-async def _decide(
+async def take_decision(
     request: Request, workflow_id: str, kind: ApprovalDecision, identity: str, body: Decision | None
 ) -> Receipt:
+    """Sign `kind` for `identity` with the API's key and send it; ApiError says why not.
+
+    Shared by the `/v1` routes and the console (orchestrator/console/actions.py)."""
     settings, _, temporal = state(request)
     # The API vouches for the caller its bearer token authenticated, with its own key.
     key = api_key(settings, "Approvals")
@@ -96,7 +99,7 @@ def _decision_route(kind: ApprovalDecision, summary: str, description: str = "")
     async def decide(
         workflow_id: WorkflowId, request: Request, identity: Caller, body: Decision | None = None
     ) -> Receipt:
-        return await _decide(request, workflow_id, kind, identity, body)
+        return await take_decision(request, workflow_id, kind, identity, body)
 
     router.add_api_route(
         f"/workflows/{{workflow_id}}/{kind}",

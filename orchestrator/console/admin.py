@@ -1,0 +1,220 @@
+"""The operators' pages: schedules (pause, unpause, run now), the shadow policy's report
+and the audit stream (download an export, verify an uploaded one).
+
+Each needs a session; each POST its CSRF token (and this origin, when the browser says
+where the form came from). Schedules change only through their Temporal handle, as
+`orchestrator schedule pause|unpause|trigger` does; the export is built by the same code
+as `orchestrator audit export` (orchestrator/audit/export.py), so the file verifies with
+`orchestrator audit verify` too, and verifying here is that command's check.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from orchestrator.api.config import ApiConfig
+from orchestrator.api.errors import ApiError
+from orchestrator.audit import export as audit_export
+from orchestrator.audit.chain import FORMATS
+from orchestrator.audit.runs import RunsUnavailable
+from orchestrator.audit.verify import verify
+from orchestrator.config import Settings
+from orchestrator.console.actions import FORM_REFUSED
+from orchestrator.console.admin_data import (
+    DEFAULT_WINDOW,
+    WindowError,
+    schedule_rows,
+    shadow_page,
+    window,
+)
+from orchestrator.console.flash import Kind
+from orchestrator.console.session import Viewer, same_origin
+from orchestrator.console.state import console_of, viewer
+from orchestrator.console.templates import SECURITY_HEADERS, render
+from orchestrator.schedules import service
+from orchestrator.schedules.service import SCHEDULE_ID_PATTERN
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+Signed = Annotated[Viewer, Depends(viewer)]
+
+SCHEDULE_ACTIONS = ("pause", "unpause", "trigger")
+# A tampered file can be wrong on every line: the page lists this many, then counts.
+PROBLEMS_SHOWN = 200
+
+
+async def _client(request: Request) -> Client:
+    """The app's Temporal client; ApiError (503) when Temporal is not reachable."""
+    client: Client = await request.app.state.temporal.client()
+    return client
+
+
+def _unavailable(who: Viewer, request: Request, error: Exception) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    log.warning("console: Temporal call failed: %s", error)
+    return render(
+        "error.html",
+        503,
+        viewer=who,
+        title="Temporal is not reachable",
+        message=f"Temporal at {settings.temporal.address} did not answer or refused: "
+        f"{error}. Reload in a moment.",
+    )
+
+
+def _form_ok(request: Request, who: Viewer, csrf: str) -> bool:
+    return same_origin(request) and console_of(request).sessions.csrf_ok(who, csrf)
+
+
+@router.get("/schedules", response_class=HTMLResponse)
+async def schedules_page(request: Request, who: Signed) -> Response:
+    console = console_of(request)
+    try:
+        rows = await schedule_rows(await _client(request))
+    except (ApiError, RPCError) as error:
+        return _unavailable(who, request, error)
+    flash = console.flash.read(request)
+    response = render("schedules.html", viewer=who, schedules=rows, flash=flash)
+    console.flash.clear(request, response)
+    return response
+
+
+@router.post("/schedules/{schedule_id}/{action}")
+async def schedule_action(
+    schedule_id: str,
+    action: str,
+    request: Request,
+    who: Signed,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not _form_ok(request, who, csrf):
+        return render("error.html", 403, viewer=who, title="Not changed", message=FORM_REFUSED)
+    if action not in SCHEDULE_ACTIONS or not SCHEDULE_ID_PATTERN.match(schedule_id):
+        return render(
+            "error.html", 404, viewer=who, title="No such action", message="Not a schedule action."
+        )
+    kind, text = await _schedule_outcome(request, schedule_id, action, who.identity)
+    response = RedirectResponse("/console/schedules", status_code=303)
+    console_of(request).flash.set(request, response, kind, text)
+    return response
+
+
+async def _schedule_outcome(
+    request: Request, schedule_id: str, action: str, identity: str
+) -> tuple[Kind, str]:
+    """("ok" | "error", what the schedules page says happened)."""
+    try:
+        handle = (await _client(request)).get_schedule_handle(schedule_id)
+        if action == "trigger":
+            log.info("console: %s triggered schedule %s", identity, schedule_id)
+            workflow_id = await service.trigger(handle)
+            if workflow_id is None:
+                return "ok", (
+                    f"{schedule_id}: triggered, but no run started yet (the overlap policy may "
+                    "have skipped it while another run is open)."
+                )
+            return "ok", f"{schedule_id}: triggered, started {workflow_id}."
+        # Kept as the schedule's note, as the CLI's --reason is: who did it, and where.
+        note = f"{action}d by {identity} in the console"
+        if action == "pause":
+            await handle.pause(note=note)
+            return "ok", f"{schedule_id}: paused ({note})."
+        await handle.unpause(note=note)
+        return "ok", f"{schedule_id}: active again ({note})."
+    except ApiError as error:
+        return "error", f"Not done: {error.message}"
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return "error", f"Not done: no schedule with id {schedule_id!r}."
+        return "error", f"Not done: Temporal refused the call for {schedule_id}: {error.message}"
+
+
+@router.get("/shadow", response_class=HTMLResponse)
+async def shadow(request: Request, who: Signed) -> Response:
+    given = request.query_params.get("since", "")
+    try:
+        page = await shadow_page(await _client(request), given)
+    except WindowError as error:
+        return render("shadow.html", 422, viewer=who, since=given, page=None, error=str(error))
+    except (ApiError, RPCError, RunsUnavailable) as error:
+        return _unavailable(who, request, error)
+    return render("shadow.html", viewer=who, since=page.since, page=page, error="")
+
+
+def _audit_page(who: Viewer, request: Request, status: int = 200, **context: object) -> Response:
+    config: ApiConfig = request.app.state.api_config
+    context.setdefault("since", DEFAULT_WINDOW)
+    context.setdefault("form", "jsonl")
+    context.setdefault("error", "")
+    context.setdefault("checked", None)
+    return render(
+        "audit.html",
+        status,
+        viewer=who,
+        formats=FORMATS,
+        max_bytes=config.max_body_bytes,
+        shown=PROBLEMS_SHOWN,
+        **context,
+    )
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit(request: Request, who: Signed) -> Response:
+    return _audit_page(who, request)
+
+
+@router.get("/audit/export")
+async def audit_export_download(request: Request, who: Signed) -> Response:
+    given = request.query_params.get("since", "")
+    form = request.query_params.get("format", "") or "jsonl"
+    try:
+        since, since_at = window(given)
+        if form not in FORMATS:
+            raise WindowError(f"format {form!r}: choose jsonl or cloudevents.")
+    except WindowError as error:
+        return _audit_page(who, request, 422, since=given, form=form, error=str(error))
+    try:
+        exported = await audit_export.build(await _client(request), since_at, form)
+    except (ApiError, RPCError, RunsUnavailable) as error:
+        return _unavailable(who, request, error)
+    log.info("console: %s exported the audit stream since %s", who.identity, since)
+    for problem in exported.problems:
+        log.warning("console: audit export: %s", problem)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        exported.text.encode("utf-8"),
+        media_type="application/x-ndjson",
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Disposition": f'attachment; filename="audit-{stamp}.{form}"',
+            # The head to store apart from the file, as the CLI prints it on stderr.
+            "X-Audit-Head": exported.head,
+            "X-Audit-Records": str(exported.records),
+            "X-Audit-Unfaithful-Runs": str(len(exported.problems)),
+        },
+    )
+
+
+@router.post("/audit/verify", response_class=HTMLResponse)
+async def audit_verify(
+    request: Request,
+    who: Signed,
+    csrf: Annotated[str, Form()] = "",
+    head: Annotated[str, Form()] = "",
+    stream: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    if not _form_ok(request, who, csrf):
+        return render("error.html", 403, viewer=who, title="Not verified", message=FORM_REFUSED)
+    if stream is None or not stream.filename:
+        return _audit_page(who, request, 422, error="Choose the exported file to verify.")
+    data = await stream.read()
+    # Split as `orchestrator audit verify` splits the file, so line numbers agree.
+    result = verify(data.splitlines(), expected_head=head.strip() or None)
+    return _audit_page(who, request, checked=result, filename=stream.filename)

@@ -1,0 +1,36 @@
+"""Mounts the console on the API's app: its routes (kept out of the OpenAPI document), its
+static files, and what it keeps per app (orchestrator/console/state.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from orchestrator.api.config import ApiConfig
+from orchestrator.config import Settings
+from orchestrator.console.routes import router
+from orchestrator.console.state import SIGN_IN, Console, SignInRequired
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def _sign_in_required(request: Request, error: Exception) -> Response:
+    assert isinstance(error, SignInRequired)
+    if error.json:
+        return JSONResponse(
+            {"error": {"code": "unauthorized", "message": "Sign in to the console first."}},
+            status_code=401,
+            headers={"Cache-Control": "no-store"},
+        )
+    return RedirectResponse(SIGN_IN, status_code=303)
+
+
+def install(app: FastAPI, settings: Settings, config: ApiConfig) -> None:
+    """Serve the console under /console on `app` (after its auth limiter exists)."""
+    app.state.console = Console(settings, config, app.state.auth_limiter)
+    app.include_router(router, include_in_schema=False)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    app.add_exception_handler(SignInRequired, _sign_in_required)
