@@ -144,6 +144,11 @@ class StackLayout:
         return self.root / "temporal.db"
 
     @property
+    def jaeger(self) -> Path:
+        """Jaeger's Badger store: traces kept across restarts, for the retention's time."""
+        return self.root / "jaeger"
+
+    @property
     def identities(self) -> Path:
         """Development approval keys: one per directory person, and the API's."""
         return self.root / "identities.json"
@@ -166,6 +171,10 @@ def stack_services(
         name="jaeger",
         argv=[str(binaries.jaeger), "--config", str(JAEGER_CONFIG)],
         env={
+            # Loopback whatever the caller's environment says: the stack is for this host.
+            "JAEGER_LISTEN_HOST": "127.0.0.1",
+            # JAEGER_TRACE_RETENTION (default 72h) passes through from the environment.
+            "JAEGER_BADGER_DIR": str(layout.jaeger),
             "JAEGER_OTLP_GRPC_PORT": str(ports.jaeger_otlp_grpc),
             "JAEGER_OTLP_HTTP_PORT": str(ports.jaeger_otlp_http),
             "JAEGER_QUERY_PORT": str(ports.jaeger_query),
