@@ -97,6 +97,9 @@ bench: setup ## governance and tracing cost vs bare Temporal; writes bench/resul
 bench-smoke: setup ## the benchmark with tiny counts, to check the harness
 	$(PY) -m bench.run --smoke
 
+bench-inbox: setup ## the console inbox's server time with 500 approvals waiting (PENDING=500)
+	$(PY) -m bench.inbox --pending $${PENDING:-500}
+
 ## --- the old demo's shortcuts -------------------------------------------------
 sample-workflow: up ## start a risky governed task that waits for approval
 	@$(CLIENT_ENV) $(ORCH) start --task "Deploy the billing service to production" \

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import inbox
 from bench.run import SMOKE, markdown, ratios, run_bench
 from orchestrator.devstack import LocalStack
 
@@ -28,3 +29,12 @@ async def test_bench_smoke_reports_every_part(stack: LocalStack, tmp_path: Path)
     assert set(report["throughput_by_workers_per_s"]) == {"1", "2"}
     table = markdown(report)
     assert "| governed / bare throughput |" in table
+
+
+async def test_inbox_bench_smoke_times_the_first_and_last_page(stack: LocalStack) -> None:
+    report = await inbox.run_bench(stack, pending=3, rounds=2)
+    report.update(date="smoke", machine="test")
+    # The session's stack may hold other tests' waiting runs too: at least these three.
+    assert report["inbox_page_1"]["approvals_shown"] >= 3
+    assert report["inbox_page_1"]["n"] == 2
+    assert "| inbox page 1 |" in inbox.markdown(report)

@@ -1,0 +1,186 @@
+"""`make bench-inbox`: the console inbox's server time with many approvals waiting.
+
+Starts its own stack on free ports (Temporal on its SQLite file, as `make up` runs it),
+a worker process, and N governed runs that wait for two approvers (production deploys by
+alice). Then bob asks for inbox pages through the real app in this process (ASGI, no
+network), so the time is the server's: the visibility query, each run's status query and
+the read-only policy check of whether bob may decide. Pages 1 and the last are timed
+alternately; writes bench/results/inbox.{json,md}.
+
+`--smoke` uses tiny counts, to keep the harness working.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.run import RESULTS, machine, percentiles, worker_processes
+from orchestrator import starts
+from orchestrator.api import ApiConfig, create_app
+from orchestrator.config import Settings
+from orchestrator.connection import connect
+from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
+from orchestrator.governed.model import GovernedRequest
+from orchestrator.policy.identity import Keyring
+from orchestrator.vocabulary import APPROVAL_STATUS
+
+PAGE_SIZE = 50
+TASK = "Deploy the billing service to production"
+
+
+async def start_waiting(client: Any, settings: Settings, keys: Keyring, count: int) -> None:
+    """`count` runs of alice's, each to wait for two approvers; started 20 at a time."""
+    key = keys.key("alice")
+    request = GovernedRequest(
+        task=TASK, requester="alice", parameters={"environment": "production"}
+    )
+    for first in range(0, count, 20):
+        await asyncio.gather(
+            *(
+                starts.start(
+                    client,
+                    request,
+                    key,
+                    f"bench-inbox-{uuid.uuid4().hex[:12]}",
+                    task_queue=settings.temporal.task_queue,
+                )
+                for _ in range(first, min(first + 20, count))
+            )
+        )
+
+
+async def wait_until_pending(client: Any, count: int, within: float) -> float:
+    """Seconds until visibility lists `count` runs awaiting approval."""
+    began = time.monotonic()
+    query = f"{APPROVAL_STATUS.name} = 'pending' AND ExecutionStatus = 'Running'"
+    while time.monotonic() - began < within:
+        if (await client.count_workflows(query)).count >= count:
+            return time.monotonic() - began
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"fewer than {count} runs reached the approval stage in {within:.0f}s")
+
+
+async def time_pages(http: httpx.AsyncClient, pages: list[int], rounds: int) -> dict[str, Any]:
+    """Each page `rounds` times, interleaved; per page the server time in ms."""
+    samples: dict[int, list[float]] = {page: [] for page in pages}
+    shown: dict[int, int] = {}
+    for _ in range(rounds):
+        for page in pages:
+            began = time.perf_counter()
+            answer = await http.get("/console/", params={"page": page})
+            samples[page].append((time.perf_counter() - began) * 1000)
+            answer.raise_for_status()
+            shown[page] = answer.text.count('<article class="approval"')
+    return {
+        f"inbox_page_{page}": {**percentiles(times), "approvals_shown": shown[page]}
+        for page, times in samples.items()
+    }
+
+
+async def run_bench(stack: LocalStack, pending: int, rounds: int) -> dict[str, Any]:
+    env = stack.client_env()
+    settings = Settings.from_env(
+        {**env, "TEMPORAL_TASK_QUEUE": f"bench-inbox-{uuid.uuid4().hex[:6]}"}
+    )
+    worker_env = {
+        **env,
+        "TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
+        "ORCH_METRICS_PORT": "0",
+    }
+    client = await connect(settings.temporal)
+    keys = Keyring.load(stack.layout.identities)
+    with worker_processes("governed", worker_env):
+        began = time.monotonic()
+        await start_waiting(client, settings, keys, pending)
+        waited = await wait_until_pending(client, pending, within=60 + pending)
+        setup_seconds = time.monotonic() - began
+        token = secrets.token_urlsafe(16)
+        config = ApiConfig.from_env({"ORCH_API_TOKENS": f"{token}:bob"})
+        app = create_app(settings, config, client=client)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+                signed = await http.post("/console/sign-in", data={"token": token})
+                if signed.status_code != 303:
+                    raise RuntimeError(f"sign-in refused: {signed.status_code} {signed.text}")
+                last = max(1, -(-pending // PAGE_SIZE))
+                await http.get("/console/")  # warm: first OPA and Temporal connections
+                pages = await time_pages(http, sorted({1, last}), rounds)
+        finally:
+            await app.state.console.aclose()
+    return {
+        "pending": pending,
+        "page_size": PAGE_SIZE,
+        "rounds": rounds,
+        "setup_seconds": round(setup_seconds, 1),
+        "visible_after_seconds": round(waited, 1),
+        "server": "temporal dev server, SQLite file",
+        **pages,
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    rows = [
+        f"| {name.replace('_', ' ')} | {value['approvals_shown']} | {value['p50']:.0f} | "
+        f"{value['p95']:.0f} | {value['p99']:.0f} |"
+        for name, value in report.items()
+        if name.startswith("inbox_page_")
+    ]
+    return "\n".join(
+        [
+            f"# Console inbox, {report['pending']} approvals waiting ({report['date']})",
+            "",
+            f"{report['machine']}; {report['server']}; {report['rounds']} requests per page.",
+            "",
+            "| page | approvals shown | p50 ms | p95 ms | p99 ms |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
+async def main_async(pending: int, rounds: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-inbox-") as folder:
+        stack = LocalStack(Ports.free(), StackLayout(Path(folder)), Binaries.locate(), False)
+        stack.up()
+        try:
+            report = await run_bench(stack, pending, rounds)
+        finally:
+            stack.down()
+    report["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report["machine"] = machine()
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.inbox")
+    parser.add_argument("--smoke", action="store_true", help="tiny counts: check the harness")
+    parser.add_argument("--pending", type=int, default=500, help="approvals waiting")
+    parser.add_argument("--rounds", type=int, default=20, help="requests per page")
+    args = parser.parse_args()
+    pending, rounds = (3, 2) if args.smoke else (args.pending, args.rounds)
+    report = asyncio.run(main_async(pending, rounds))
+    RESULTS.mkdir(exist_ok=True)
+    stem = "inbox-smoke" if args.smoke else "inbox"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown(report)
+    (RESULTS / f"{stem}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
