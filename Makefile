@@ -14,15 +14,15 @@ DEVSTACK := $(PY) -m orchestrator.devstack
 # Point the orchestrator's own processes at the local stack (ports follow ORCH_*_PORT).
 CLIENT_ENV = eval "$$($(DEVSTACK) env)" &&
 
-.PHONY: help setup servers up down status logs run-server run-worker worker demo test \
-	lint fmt typecheck policy-check pytest faults bench bench-smoke schedule-workflow api sample-workflow approve-workflow \
+.PHONY: help setup servers browser up down status logs run-server run-worker worker demo test \
+	lint fmt typecheck policy-check pytest faults bench bench-smoke bench-inbox schedule-workflow console api sample-workflow approve-workflow \
 	reject-workflow policy-denied-workflow clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
 
 ## --- set-up -------------------------------------------------------------------
-setup: $(STAMP) servers ## create .venv, install the package + dev tools, build OPA and Jaeger
+setup: $(STAMP) servers browser ## create .venv, install the package + dev tools, build OPA and Jaeger, install Chromium
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) is missing: install Python >= 3.11" >&2; exit 1; }
@@ -32,6 +32,9 @@ $(STAMP): pyproject.toml
 
 servers: ## build OPA and Jaeger from the Go module proxy (cached; instant when built)
 	@tools/servers/build.sh >/dev/null
+
+browser: ## Debian's chromium + chromium-driver for the console's browser tests (when missing)
+	@tools/browser/install.sh
 
 ## --- the local stack ----------------------------------------------------------
 up: setup ## start Temporal, OPA and Jaeger in the background (idempotent)
