@@ -24,7 +24,7 @@ from orchestrator.api.routes.decisions import take_decision
 from orchestrator.approvals.model import APPROVE, REJECT
 from orchestrator.console.flash import Kind
 from orchestrator.console.session import SignInRefused, Viewer, same_origin
-from orchestrator.console.state import console_of, viewer
+from orchestrator.console.state import console_of, form_ok, viewer
 from orchestrator.console.templates import render
 from orchestrator.policy.contract import ApprovalDecision
 
@@ -65,7 +65,7 @@ async def sign_out(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     console = console_of(request)
-    if not same_origin(request) or not console.sessions.csrf_ok(who, csrf):
+    if not form_ok(request, who, csrf):
         return render("error.html", 403, viewer=who, title="Not signed out", message=FORM_REFUSED)
     response = RedirectResponse("/console/sign-in", status_code=303)
     console.sessions.end(who, response)
@@ -84,7 +84,7 @@ async def decide(
     back: Annotated[str, Form()] = "inbox",
 ) -> Response:
     console = console_of(request)
-    if not same_origin(request) or not console.sessions.csrf_ok(who, csrf):
+    if not form_ok(request, who, csrf):
         return render("error.html", 403, viewer=who, title="Not decided", message=FORM_REFUSED)
     if not re.match(WORKFLOW_ID_PATTERN, workflow_id):
         return render(

@@ -16,7 +16,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.api.config import ApiConfig
@@ -25,7 +24,6 @@ from orchestrator.audit import export as audit_export
 from orchestrator.audit.chain import FORMATS
 from orchestrator.audit.runs import RunsUnavailable
 from orchestrator.audit.verify import verify
-from orchestrator.config import Settings
 from orchestrator.console.actions import FORM_REFUSED
 from orchestrator.console.admin_data import (
     DEFAULT_WINDOW,
@@ -35,8 +33,8 @@ from orchestrator.console.admin_data import (
     window,
 )
 from orchestrator.console.flash import Kind
-from orchestrator.console.session import Viewer, same_origin
-from orchestrator.console.state import console_of, viewer
+from orchestrator.console.session import Viewer
+from orchestrator.console.state import console_of, form_ok, temporal_client, unavailable, viewer
 from orchestrator.console.templates import SECURITY_HEADERS, render
 from orchestrator.schedules import service
 from orchestrator.schedules.service import SCHEDULE_ID_PATTERN
@@ -50,36 +48,13 @@ SCHEDULE_ACTIONS = ("pause", "unpause", "trigger")
 PROBLEMS_SHOWN = 200
 
 
-async def _client(request: Request) -> Client:
-    """The app's Temporal client; ApiError (503) when Temporal is not reachable."""
-    client: Client = await request.app.state.temporal.client()
-    return client
-
-
-def _unavailable(who: Viewer, request: Request, error: Exception) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
-    log.warning("console: Temporal call failed: %s", error)
-    return render(
-        "error.html",
-        503,
-        viewer=who,
-        title="Temporal is not reachable",
-        message=f"Temporal at {settings.temporal.address} did not answer or refused: "
-        f"{error}. Reload in a moment.",
-    )
-
-
-def _form_ok(request: Request, who: Viewer, csrf: str) -> bool:
-    return same_origin(request) and console_of(request).sessions.csrf_ok(who, csrf)
-
-
 @router.get("/schedules", response_class=HTMLResponse)
 async def schedules_page(request: Request, who: Signed) -> Response:
     console = console_of(request)
     try:
-        rows = await schedule_rows(await _client(request))
+        rows = await schedule_rows(await temporal_client(request))
     except (ApiError, RPCError) as error:
-        return _unavailable(who, request, error)
+        return unavailable(who, request, error)
     flash = console.flash.read(request)
     response = render("schedules.html", viewer=who, schedules=rows, flash=flash)
     console.flash.clear(request, response)
@@ -94,7 +69,7 @@ async def schedule_action(
     who: Signed,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not _form_ok(request, who, csrf):
+    if not form_ok(request, who, csrf):
         return render("error.html", 403, viewer=who, title="Not changed", message=FORM_REFUSED)
     if action not in SCHEDULE_ACTIONS or not SCHEDULE_ID_PATTERN.match(schedule_id):
         return render(
@@ -111,7 +86,7 @@ async def _schedule_outcome(
 ) -> tuple[Kind, str]:
     """("ok" | "error", what the schedules page says happened)."""
     try:
-        handle = (await _client(request)).get_schedule_handle(schedule_id)
+        handle = (await temporal_client(request)).get_schedule_handle(schedule_id)
         if action == "trigger":
             log.info("console: %s triggered schedule %s", identity, schedule_id)
             workflow_id = await service.trigger(handle)
@@ -140,11 +115,11 @@ async def _schedule_outcome(
 async def shadow(request: Request, who: Signed) -> Response:
     given = request.query_params.get("since", "")
     try:
-        page = await shadow_page(await _client(request), given)
+        page = await shadow_page(await temporal_client(request), given)
     except WindowError as error:
         return render("shadow.html", 422, viewer=who, since=given, page=None, error=str(error))
     except (ApiError, RPCError, RunsUnavailable) as error:
-        return _unavailable(who, request, error)
+        return unavailable(who, request, error)
     return render("shadow.html", viewer=who, since=page.since, page=page, error="")
 
 
@@ -181,9 +156,9 @@ async def audit_export_download(request: Request, who: Signed) -> Response:
     except WindowError as error:
         return _audit_page(who, request, 422, since=given, form=form, error=str(error))
     try:
-        exported = await audit_export.build(await _client(request), since_at, form)
+        exported = await audit_export.build(await temporal_client(request), since_at, form)
     except (ApiError, RPCError, RunsUnavailable) as error:
-        return _unavailable(who, request, error)
+        return unavailable(who, request, error)
     log.info("console: %s exported the audit stream since %s", who.identity, since)
     for problem in exported.problems:
         log.warning("console: audit export: %s", problem)
@@ -210,7 +185,7 @@ async def audit_verify(
     head: Annotated[str, Form()] = "",
     stream: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    if not _form_ok(request, who, csrf):
+    if not form_ok(request, who, csrf):
         return render("error.html", 403, viewer=who, title="Not verified", message=FORM_REFUSED)
     if stream is None or not stream.filename:
         return _audit_page(who, request, 422, error="Choose the exported file to verify.")

@@ -28,7 +28,7 @@ from orchestrator.console.runs import (
     run_view,
 )
 from orchestrator.console.session import Viewer
-from orchestrator.console.state import console_of, viewer
+from orchestrator.console.state import console_of, temporal_client, unavailable, viewer
 from orchestrator.console.templates import render
 from orchestrator.console.trace_view import TraceView, load_trace
 
@@ -37,32 +37,14 @@ router = APIRouter(include_in_schema=False)
 Signed = Annotated[Viewer, Depends(viewer)]
 
 
-async def _client(request: Request) -> Client:
-    """The app's Temporal client; ApiError (503) when Temporal is not reachable."""
-    client: Client = await request.app.state.temporal.client()
-    return client
-
-
-def _unavailable(who: Viewer, request: Request, error: Exception) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
-    log.warning("console: Temporal call failed: %s", error)
-    return render(
-        "error.html",
-        503,
-        viewer=who,
-        title="Temporal is not reachable",
-        message=f"Temporal at {settings.temporal.address} did not answer; reload in a moment.",
-    )
-
-
 @router.get("/", response_class=HTMLResponse)
 async def inbox_page(request: Request, who: Signed) -> Response:
     console = console_of(request)
     page = page_number(request.query_params.get("page"))
     try:
-        found = await inbox(await _client(request), console.opa, who.identity, page)
+        found = await inbox(await temporal_client(request), console.opa, who.identity, page)
     except (ApiError, RPCError) as error:
-        return _unavailable(who, request, error)
+        return unavailable(who, request, error)
     flash = console.flash.read(request)
     response = render("inbox.html", viewer=who, inbox=found, flash=flash, back="inbox")
     console.flash.clear(request, response)
@@ -72,7 +54,7 @@ async def inbox_page(request: Request, who: Signed) -> Response:
 @router.get("/inbox.json")
 async def inbox_json(request: Request, who: Signed) -> Response:
     try:
-        items = await waiting_ids(await _client(request))
+        items = await waiting_ids(await temporal_client(request))
     except (ApiError, RPCError):
         return JSONResponse({"error": {"code": "unavailable"}}, status_code=503)
     return JSONResponse(
@@ -89,9 +71,9 @@ async def runs_page(request: Request, who: Signed) -> Response:
     except FilterError as error:
         return render("runs.html", 422, viewer=who, filters=given, runs=None, error=str(error))
     try:
-        found = await list_runs(await _client(request), filters, page)
+        found = await list_runs(await temporal_client(request), filters, page)
     except (ApiError, RPCError) as error:
-        return _unavailable(who, request, error)
+        return unavailable(who, request, error)
     chosen = urlencode({name: value for name, value in given.items() if value})
     query = f"{chosen}&" if chosen else ""
     return render("runs.html", viewer=who, filters=given, runs=found, error="", query=query)
@@ -104,7 +86,7 @@ async def run_page(workflow_id: str, request: Request, who: Signed) -> Response:
         return _missing(who, workflow_id)
     settings: Settings = request.app.state.settings
     try:
-        client = await _client(request)
+        client = await temporal_client(request)
         description = await describe(client, workflow_id)
         if description is None:
             return _missing(who, workflow_id)
@@ -113,7 +95,7 @@ async def run_page(workflow_id: str, request: Request, who: Signed) -> Response:
             run_view(client, description, link), _trace(settings, client, workflow_id)
         )
     except (ApiError, RPCError) as error:
-        return _unavailable(who, request, error)
+        return unavailable(who, request, error)
     await asyncio.gather(*(judge(console.opa, item, who.identity) for item in view.waiting))
     flash = console.flash.read(request)
     response = render("run.html", viewer=who, run=view, trace=trace, back="run", flash=flash)

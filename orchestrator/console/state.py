@@ -1,17 +1,25 @@
-"""What the console keeps per app (`app.state.console`) and how a route gets the viewer."""
+"""What the console keeps per app (`app.state.console`), and what every route needs: the
+viewer, a checked form, the Temporal client and the page for when Temporal fails."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request
+from fastapi.responses import HTMLResponse
+from temporalio.client import Client
 
 from orchestrator.api.auth import FailedAuthLimiter
 from orchestrator.api.config import ApiConfig
 from orchestrator.config import Settings
 from orchestrator.console.flash import Flash
-from orchestrator.console.session import Sessions, Viewer
+from orchestrator.console.session import Sessions, Viewer, same_origin
+from orchestrator.console.templates import render
 from orchestrator.policy.client import OpaClient
 
 SIGN_IN = "/console/sign-in"
+
+log = logging.getLogger(__name__)
 
 
 class Console:
@@ -55,3 +63,28 @@ def viewer(request: Request) -> Viewer:
     if found is None:
         raise SignInRequired(json=request.url.path.endswith(".json"))
     return found
+
+
+def form_ok(request: Request, who: Viewer, csrf: str) -> bool:
+    """A state-changing form from this console's own page: same origin, the session's CSRF."""
+    return same_origin(request) and console_of(request).sessions.csrf_ok(who, csrf)
+
+
+async def temporal_client(request: Request) -> Client:
+    """The app's Temporal client; ApiError (503) when Temporal is not reachable."""
+    client: Client = await request.app.state.temporal.client()
+    return client
+
+
+def unavailable(who: Viewer, request: Request, error: Exception) -> HTMLResponse:
+    """The page for a Temporal call that failed: what failed, and to reload in a moment."""
+    settings: Settings = request.app.state.settings
+    log.warning("console: Temporal call failed: %s", error)
+    return render(
+        "error.html",
+        503,
+        viewer=who,
+        title="Temporal is not reachable",
+        message=f"Temporal at {settings.temporal.address} did not answer or refused: "
+        f"{error}. Reload in a moment.",
+    )
