@@ -1,0 +1,1 @@
+"""The console in a real headless Chromium, against the real stack, API process and worker."""
