@@ -20,8 +20,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from orchestrator.api import ApiConfig
 from orchestrator.audit.runs import started_since
 from orchestrator.config import Settings
+from tests.api.conftest import api_env
 from tests.console.conftest import Browser, csrf_of, result_of
 from tests.schedules.cli import run_cli
 from tests.support import RunningWorker, poll
@@ -32,6 +34,13 @@ REPORT = "Generate the weekly usage report"
 # Between the candidate's approval threshold (5,000) and the enforcing one (10,000):
 # enforced it runs straight away, the candidate would have stopped it for approval.
 BETWEEN_THRESHOLDS = {"amount": 7000}
+
+
+@pytest.fixture
+def web_config() -> ApiConfig:
+    """Room for an export of the whole session's runs: the upload limit is a deployment's
+    setting (ORCH_API_MAX_BODY_BYTES), not what these pages are tested for."""
+    return ApiConfig.from_env({**api_env(), "ORCH_API_MAX_BODY_BYTES": str(64 * 1024 * 1024)})
 
 
 @pytest.fixture
