@@ -68,19 +68,25 @@ def page_number(raw: str | None) -> int:
     return max(1, min(int(raw), 10_000))
 
 
-async def pending_runs(client: Client, page: int) -> tuple[int, list[WorkflowExecution]]:
-    """How many runs wait in all, and those of `page` (newest first, as visibility lists)."""
-    total = (await client.count_workflows(PENDING_QUERY, rpc_timeout=QUERY_TIMEOUT)).count
+async def listed_page(client: Client, query: str, page: int) -> tuple[int, list[WorkflowExecution]]:
+    """How many runs `query` lists in all, and those of `page` (newest first, as
+    visibility lists them)."""
+    total = (await client.count_workflows(query, rpc_timeout=QUERY_TIMEOUT)).count
     skip = (page - 1) * PAGE_SIZE
     runs: list[WorkflowExecution] = []
     index = 0
     async for execution in client.list_workflows(
-        PENDING_QUERY, limit=skip + PAGE_SIZE, page_size=min(1000, skip + PAGE_SIZE)
+        query, limit=skip + PAGE_SIZE, page_size=min(1000, skip + PAGE_SIZE)
     ):
         if index >= skip:
             runs.append(execution)
         index += 1
     return total, runs
+
+
+async def pending_runs(client: Client, page: int) -> tuple[int, list[WorkflowExecution]]:
+    """How many runs wait in all, and those of `page`."""
+    return await listed_page(client, PENDING_QUERY, page)
 
 
 async def read_waiting(

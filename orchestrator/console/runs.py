@@ -20,7 +20,7 @@ from temporalio.service import RPCError
 
 from orchestrator.audit.history import read_run
 from orchestrator.audit.records import AuditRecord, UnreadableRun
-from orchestrator.console.inbox import PAGE_SIZE, QUERY_TIMEOUT
+from orchestrator.console.inbox import PAGE_SIZE, QUERY_TIMEOUT, listed_page
 from orchestrator.console.steps import StepNode, step_tree
 from orchestrator.console.waiting import Waiting, waiting_of
 from orchestrator.governed.model import REQUESTER_PATTERN
@@ -106,17 +106,8 @@ class RunsPage:
 
 
 async def list_runs(client: Client, filters: Filters, page: int) -> RunsPage:
-    query = filters.query()
-    total = (await client.count_workflows(query, rpc_timeout=QUERY_TIMEOUT)).count
-    skip = (page - 1) * PAGE_SIZE
-    rows: list[RunRow] = []
-    index = 0
-    async for execution in client.list_workflows(
-        query, limit=skip + PAGE_SIZE, page_size=min(1000, skip + PAGE_SIZE)
-    ):
-        if index >= skip:
-            rows.append(_row(execution))
-        index += 1
+    total, runs = await listed_page(client, filters.query(), page)
+    rows = [_row(execution) for execution in runs]
     return RunsPage(page, max(1, math.ceil(total / PAGE_SIZE)), total, rows)
 
 
