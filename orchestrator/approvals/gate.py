@@ -15,12 +15,14 @@ OPA sees the approver, and usable once. Older runs replay through the unbound pa
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from orchestrator.approvals.memo import WaitingEntry, bounded_parameters, next_escalation
 from orchestrator.approvals.model import (
     ALREADY_DECIDED,
     APPROVE,
@@ -77,6 +79,12 @@ class ApprovalGate:
         self.approved_by: list[str] = []
         self.escalations: list[EscalationRecord] = []
         self.used_nonces: set[str] = set()
+        # What the decision that asked for this approval said, for `entry`.
+        self.reasons: list[str] = []
+        self.policy_revision = ""
+        # Called whenever what waits changes (opened, counted, widened, closed): the
+        # workflow mirrors it into the memo (orchestrator/approvals/memo.py).
+        self.on_change: Callable[[], None] | None = None
 
     def open(
         self,
@@ -86,8 +94,12 @@ class ApprovalGate:
         digest: str = "",
         subject: str = "",
         bound: bool = False,
+        reasons: list[str] | None = None,
+        policy_revision: str = "",
     ) -> None:
         """Start waiting. Bound: the requirement's deadline applies when it is the sooner."""
+        self.reasons = list(reasons or [])
+        self.policy_revision = policy_revision
         self.status = "pending"
         self.opened_at = workflow.now()
         self.bound = bound
@@ -100,6 +112,36 @@ class ApprovalGate:
             self.subject = subject
             timeout = min(timeout, timedelta(seconds=self.requirement.deadline_seconds))
         self.deadline = self.opened_at + timeout
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    def entry(self, step: str = "") -> WaitingEntry:
+        """This approval as it waits now (bound gates: older ones never have a memo)."""
+        task = self.task
+        return WaitingEntry(
+            step=step,
+            subject=task.description if task else "",
+            requester=self.requester.id,
+            roles=list(self.roles),
+            quorum=self.requirement.quorum,
+            approved_by=list(self.approved_by),
+            exclude_requester=self.requirement.exclude_requester,
+            deadline=self.deadline.isoformat() if self.deadline else "",
+            digest=self.digest,
+            reasons=list(self.reasons),
+            parameters=bounded_parameters(task.parameters if task else {}),
+            policy_revision=self.policy_revision,
+            kind=task.kind if task else None,
+            definition=self.definition,
+            run_id=workflow.info().run_id,
+            escalations_done=len(self.escalations),
+            next_escalation=next_escalation(
+                self.opened_at, self.deadline, self.requirement.escalation, len(self.escalations)
+            ),
+        )
 
     def view(self, step: str | None = None) -> PendingApprovalView:
         return PendingApprovalView(
@@ -255,6 +297,7 @@ class ApprovalGate:
             if not self.bound or len(self.approved_by) >= self.requirement.quorum:
                 self.decision = attempt
                 self.status = "approved"
+        self._changed()
         return ApprovalReceipt(
             attempt.decision,
             attempt.approver,
@@ -282,7 +325,7 @@ class ApprovalGate:
                     return self.decision
                 await self._escalate(step)
                 if step.action == "reject":
-                    self.status = "expired"
+                    self._expire()
                     return None
         if await self._decided_by(self.deadline):
             return self.decision
@@ -290,8 +333,12 @@ class ApprovalGate:
             assert self.opened_at is not None
             elapsed = (self.deadline - self.opened_at).total_seconds()
             await self._escalate(Escalation(elapsed, "reject"))
-        self.status = "expired"
+        self._expire()
         return None
+
+    def _expire(self) -> None:
+        self.status = "expired"
+        self._changed()
 
     async def _decided_by(self, moment: datetime) -> bool:
         remaining = moment - workflow.now()
@@ -322,6 +369,8 @@ class ApprovalGate:
         self.escalations.append(
             EscalationRecord(workflow.now().isoformat(), step.action, list(step.roles), delivered)
         )
+        if step.action != "reject":  # a reject closes the approval: _expire says so
+            self._changed()
 
 
 def _refused(attempt: ApprovalAttempt, kind: ApprovalDecision, lost_race: bool) -> ApplicationError:

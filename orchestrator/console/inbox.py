@@ -1,10 +1,11 @@
 """The inbox's data: every approval waiting in a running workflow, a page at a time.
 
-Visibility lists the runs (ApprovalStatus = 'pending'); each run's `status` query and
-start input tell what waits, and OPA tells whether the viewer may decide it. Per run
-these are a few short calls, run for at most CONCURRENCY runs at once, so a page of 50
-costs a few round trips of latency, not 50 of them in a row. A run whose worker does not
-answer within QUERY_TIMEOUT shows as such instead of holding the page.
+Visibility lists the runs (ApprovalStatus = 'pending') with their memos, which say what
+waits (orchestrator/approvals/memo.py), and OPA tells whether the viewer may decide it.
+So a page costs one list and its policy questions. Runs older than the memo are asked
+instead (their `status` query and start input); those calls, and the policy's, run for
+at most CONCURRENCY runs at once, and a run whose worker does not answer within
+QUERY_TIMEOUT shows as such instead of holding the page.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from orchestrator.console.may_decide import judge
-from orchestrator.console.waiting import Waiting, start_input, waiting_of
+from orchestrator.console.waiting import Waiting, from_memo, start_input, waiting_of
 from orchestrator.policy.client import OpaClient
 from orchestrator.vocabulary import (
     DECLARATIVE_WORKFLOW,
@@ -93,6 +94,14 @@ async def read_waiting(
     client: Client, execution: WorkflowExecution, with_request: bool = True
 ) -> list[Waiting] | Unanswered:
     """The approvals one run waits for, or why they cannot be told now."""
+    remembered = await from_memo(execution)
+    if remembered is not None:
+        if with_request and any(item.parameters_missing for item in remembered):
+            request = await start_input(client, execution.id, execution.run_id)
+            for item in remembered:
+                if item.parameters_missing:
+                    item.parameters = request.get("parameters") or {}
+        return remembered
     handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
     requester = execution.typed_search_attributes.get(REQUESTER) or ""
     try:

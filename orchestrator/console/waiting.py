@@ -1,9 +1,12 @@
-"""What one waiting approval is, as the console shows it: read from the run's `status`
-query (the live requirement, the digest, who approved so far) and its start input (the
-task and parameters, which the query does not repeat).
+"""What one waiting approval is, as the console shows it.
 
-Both workflow kinds answer `status` as plain JSON; a governed run waits for at most one
-approval, a declarative run for one per pending step (`step` is its path).
+Runs since the `approval-memo` patch keep what waits in their memo (orchestrator/
+approvals/memo.py), which visibility returns with the list: `from_memo` reads it. Older
+runs are asked: their `status` query (the live requirement, the digest, who approved so
+far) and their start input (the task and parameters, which the query does not repeat).
+
+A governed run waits for at most one approval, a declarative run for one per pending
+step (`step` is its path).
 """
 
 from __future__ import annotations
@@ -12,16 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 
+from orchestrator.approvals.memo import MEMO_KEY, NextEscalation
 from orchestrator.vocabulary import DECLARATIVE_WORKFLOW
-
-
-@dataclass(frozen=True)
-class NextEscalation:
-    action: str
-    roles: list[str]
-    at: str  # ISO time, "" when it cannot be told
 
 
 @dataclass
@@ -46,6 +43,8 @@ class Waiting:
     definition: str | None = None
     kind: str | None = None
     next_escalation: NextEscalation | None = None
+    # True when the memo left the parameters out (too large): read the start input.
+    parameters_missing: bool = False
     # Filled by may_decide.py: the decisions the viewer may take, and why not the others.
     allowed: list[str] = field(default_factory=list)
     refusal: list[str] = field(default_factory=list)
@@ -72,6 +71,53 @@ async def start_input(client: Client, workflow_id: str, run_id: str = "") -> dic
     except Exception:  # an unreadable input shows as missing, never a 500
         return {}
     return {}
+
+
+async def from_memo(execution: WorkflowExecution) -> list[Waiting] | None:
+    """What the run's memo says waits; None when it has no such memo (an older run).
+
+    Entries whose parameters were too large for the memo carry `parameters=None`; the
+    caller reads those from the start input (`start_input`).
+    """
+    try:
+        entries = await execution.memo_value(MEMO_KEY, None)
+    except Exception:  # an undecodable memo: ask the run instead
+        return None
+    if not isinstance(entries, list):
+        return None
+    return [_from_entry(execution, _dict(entry)) for entry in entries]
+
+
+def _from_entry(execution: WorkflowExecution, entry: dict[str, Any]) -> Waiting:
+    escalation = _dict(entry.get("next_escalation"))
+    parameters = entry.get("parameters")
+    return Waiting(
+        workflow_id=execution.id,
+        run_id=str(entry.get("run_id") or execution.run_id or ""),
+        workflow_type=execution.workflow_type,
+        step=str(entry.get("step") or ""),
+        subject=str(entry.get("subject") or ""),
+        requester=str(entry.get("requester") or ""),
+        roles=_strings(entry.get("roles")),
+        quorum=int(entry.get("quorum") or 1),
+        approved_by=_strings(entry.get("approved_by")),
+        exclude_requester=bool(entry.get("exclude_requester", True)),
+        deadline=str(entry.get("deadline") or ""),
+        digest=str(entry.get("digest") or ""),
+        reasons=_strings(entry.get("reasons")),
+        parameters=parameters if isinstance(parameters, dict) else {},
+        parameters_missing=not isinstance(parameters, dict),
+        policy_revision=str(entry.get("policy_revision") or ""),
+        definition=str(entry["definition"]) if entry.get("definition") else None,
+        kind=str(entry["kind"]) if entry.get("kind") else None,
+        next_escalation=NextEscalation(
+            str(escalation.get("action") or ""),
+            _strings(escalation.get("roles")),
+            str(escalation.get("at") or ""),
+        )
+        if escalation
+        else None,
+    )
 
 
 def waiting_of(

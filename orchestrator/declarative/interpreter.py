@@ -81,6 +81,7 @@ class Interpreter:
         *,
         bound_approvals: bool = True,
         check_policy_approvals: bool = True,
+        approval_memo: bool = True,
     ) -> None:
         self.definition = definition
         # CheckPolicy waits for the approval its decision requires (workflow.patched in
@@ -91,7 +92,11 @@ class Interpreter:
         self.steps_per_run = steps_per_run
         self.state = RunState.resumed(progress, requester.started_at)
         self.policy = StepPolicy(
-            definition.name, requester, self.state, bound_approvals=bound_approvals
+            definition.name,
+            requester,
+            self.state,
+            bound_approvals=bound_approvals,
+            approval_memo=approval_memo,
         )
 
     async def run(self) -> Any:

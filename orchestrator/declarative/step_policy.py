@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from orchestrator.approvals import digest
 from orchestrator.approvals.gate import ApprovalGate
+from orchestrator.approvals.memo import MEMO_KEY, memo_value
 from orchestrator.approvals.model import REJECT
 from orchestrator.declarative.model import (
     DEFAULT_APPROVAL_TIMEOUT_SECONDS,
@@ -59,6 +60,7 @@ class StepPolicy:
         state: RunState,
         *,
         bound_approvals: bool,
+        approval_memo: bool = False,
     ) -> None:
         self.definition_name = definition_name
         # Carries the start credential to every decision; the policy activity verifies it.
@@ -67,6 +69,8 @@ class StepPolicy:
         # Approvals bound to a digest and a signed credential (workflow.patched in the
         # workflow's run; False only when replaying a history from before them).
         self.bound_approvals = bound_approvals
+        # What waits is mirrored in the memo (workflow.patched, like bound_approvals).
+        self.approval_memo = approval_memo and bound_approvals
 
     async def decide_step(self, step: ActivityStep, call: list[Any]) -> PolicyDecision:
         """Ask OPA whether this step may run; a deny stops it (or its branch) here.
@@ -172,14 +176,19 @@ class StepPolicy:
             definition=name,
         )
         bound = self.bound_approvals
+        if self.approval_memo:
+            approval.on_change = self._publish_waiting
+        # Pending before it opens, so the memo written on opening lists it.
+        state.pending[path] = approval
         approval.open(
             timedelta(seconds=seconds),
             decision.approval if decision else None,
             digest=subject_digest if bound else "",
             subject=f"{name} {path}",
             bound=bound,
+            reasons=list(decision.reasons) if decision else [],
+            policy_revision=decision.policy_revision if decision else "",
         )
-        state.pending[path] = approval
         state.set_approval_status("pending")
         try:
             decided = await approval.wait()
@@ -220,6 +229,15 @@ class StepPolicy:
             )
         state.completed_step()
         return record
+
+    def _publish_waiting(self) -> None:
+        """Every step approval still waiting, in the memo (orchestrator/approvals/memo.py)."""
+        waiting = [
+            approval.entry(path)
+            for path, approval in self.state.pending.items()
+            if approval.status == "pending"
+        ]
+        workflow.upsert_memo({MEMO_KEY: memo_value(waiting)})
 
     def _ref(self) -> WorkflowRef:
         info = workflow.info()

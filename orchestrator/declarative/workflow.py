@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
 
     from orchestrator.approvals.gate import BOUND_APPROVALS, ApprovalGate
+    from orchestrator.approvals.memo import APPROVAL_MEMO
     from orchestrator.approvals.model import ApprovalRequest
     from orchestrator.approvals.updates import ApprovalUpdates
     from orchestrator.declarative.activities import VALIDATE_ACTIVITY, ValidationInput
@@ -92,6 +93,7 @@ class DeclarativeWorkflow(ApprovalUpdates):
         # reports "patch marker encountered ... no corresponding change command").
         bound_approvals = workflow.patched(BOUND_APPROVALS)
         check_policy_approvals = workflow.patched(CHECK_POLICY_APPROVALS)
+        approval_memo = workflow.patched(APPROVAL_MEMO)
         # Defense in depth: the CLI validated before starting, but anyone with a Temporal
         # client can start this workflow with any input. A local activity (see
         # activities.py): too much CPU for a workflow task, and its answer is recorded.
@@ -139,6 +141,7 @@ class DeclarativeWorkflow(ApprovalUpdates):
             request.steps_per_run,
             bound_approvals=bound_approvals,
             check_policy_approvals=check_policy_approvals,
+            approval_memo=approval_memo,
         )
         self.interpreter = interpreter
         self.stage = "running"

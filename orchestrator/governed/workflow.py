@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
 
     from orchestrator.approvals import digest
     from orchestrator.approvals.gate import BOUND_APPROVALS, ApprovalGate
+    from orchestrator.approvals.memo import APPROVAL_MEMO, MEMO_KEY, memo_value
     from orchestrator.approvals.model import REJECT, ApprovalRequest
     from orchestrator.approvals.updates import ApprovalUpdates
     from orchestrator.governed.model import (
@@ -117,6 +118,8 @@ class GovernedWorkflow(ApprovalUpdates):
 
         if decision.require_approval:
             bound = workflow.patched(BOUND_APPROVALS)
+            if bound and workflow.patched(APPROVAL_MEMO):
+                self.approval.on_change = self._publish_waiting
             await self._await_approval(
                 timedelta(seconds=request.approval_timeout_seconds), decision, bound
             )
@@ -194,6 +197,8 @@ class GovernedWorkflow(ApprovalUpdates):
             digest=self._digest() if bound else "",
             subject=f"task for {self.request.requester}",
             bound=bound,
+            reasons=list(decision.reasons),
+            policy_revision=decision.policy_revision,
         )
         workflow.upsert_search_attributes([APPROVAL_STATUS.value_set("pending")])
         decided = await self.approval.wait()
@@ -261,6 +266,11 @@ class GovernedWorkflow(ApprovalUpdates):
     def _blocked(self, kind: str, message: str) -> NoReturn:
         self.stage = "denied"
         raise ApplicationError(message, type=kind, non_retryable=True)
+
+    def _publish_waiting(self) -> None:
+        """What waits, in the memo (orchestrator/approvals/memo.py); [] once decided."""
+        waiting = [self.approval.entry()] if self.approval.status == "pending" else []
+        workflow.upsert_memo({MEMO_KEY: memo_value(waiting)})
 
     def approval_gate(self, request: ApprovalRequest) -> ApprovalGate:
         """The run's one approval: the `approve` and `reject` updates decide it."""

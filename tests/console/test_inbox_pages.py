@@ -1,11 +1,10 @@
-"""The inbox pages 50 at a time; a full page (status query, start input and two read-only
-policy checks per run) is timed, so a regression in its concurrency shows."""
+"""The inbox pages 50 at a time, every waiting run on exactly one page, each with the
+policy's view of the viewer. Its speed is bench/inbox.py's to measure, not this test's."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
 from typing import Any
 
 from temporalio.client import WorkflowHandle
@@ -16,8 +15,6 @@ from tests.console.test_deciding import DEPLOY
 from tests.support import RunningWorker, poll, wait_for_stage
 
 WAITING = PAGE_SIZE + 1
-# Generous for a 2-core CI box; measured locally it is well under a second (see below).
-FULL_PAGE_SECONDS = 10.0
 
 
 def shown(page: str) -> list[str]:
@@ -46,9 +43,7 @@ async def test_fifty_a_page_every_waiting_run_on_exactly_one_page(
             "visibility listing every waiting run",
             30,
         )
-        started = time.perf_counter()
         first = await bob.get("/console/")
-        elapsed = time.perf_counter() - started
         assert first.status_code == 200
         second = await bob.get("/console/", params={"page": "2"})
         assert second.status_code == 200
@@ -59,5 +54,3 @@ async def test_fifty_a_page_every_waiting_run_on_exactly_one_page(
     assert 'rel="next" href="?page=2"' in first.text and 'rel="prev"' in second.text
     # Each of bob's runs on the first page is one he may decide: the checks all ran.
     assert first.text.count('<form class="decide"') == len(mine & set(on_first))
-    print(f"inbox page of {PAGE_SIZE} rendered in {elapsed:.2f}s")
-    assert elapsed < FULL_PAGE_SECONDS

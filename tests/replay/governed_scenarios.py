@@ -18,7 +18,7 @@ async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
     os.environ["ORCH_IDENTITY_KEYS_FILE"] = str(worker.settings.identity_keys_file)
     written = []
     risky = "Deploy the billing service to production"
-    scenarios = {
+    scenarios: dict[str, tuple[str, str, dict[str, object], list[tuple[str, str]]]] = {
         "lowrisk": ("Generate the weekly usage report", "alice", {}, []),
         "denied": ("forbidden: drop the customer database", "alice", {}, []),
         "approved": (
@@ -29,9 +29,12 @@ async def scenarios(worker: RunningWorker, tag: str) -> list[Path]:
             [("approve", "alice"), ("approve", "bob"), ("approve", "carol")],
         ),
         "rejected": (risky, "alice", {"environment": "production"}, [("reject", "carol")]),
+        # Since v6: nobody decides within 2 s; the deadline's reject step closes it.
+        "expired": (risky, "alice", {"environment": "production"}, []),
     }
     for name, (task, requester, parameters, decisions) in scenarios.items():
-        handle = await worker.start_governed(task, requester, parameters=parameters)
+        timeout = {"approval_timeout_seconds": 2} if name == "expired" else {}
+        handle = await worker.start_governed(task, requester, parameters=parameters, **timeout)
         if decisions:
             await wait_for_stage(handle, "awaiting_approval")
         for kind, who in decisions:
