@@ -16,9 +16,9 @@ from temporalio.service import RPCError
 
 from orchestrator.api.dependencies import WORKFLOW_ID_PATTERN
 from orchestrator.api.errors import ApiError
+from orchestrator.approvals.may_decide import judge
 from orchestrator.config import Settings
 from orchestrator.console.inbox import inbox, page_number, waiting_ids
-from orchestrator.console.may_decide import judge
 from orchestrator.console.runs import (
     FILTER_NAMES,
     FilterError,
@@ -42,7 +42,14 @@ async def inbox_page(request: Request, who: Signed) -> Response:
     console = console_of(request)
     page = page_number(request.query_params.get("page"))
     try:
-        found = await inbox(await temporal_client(request), console.opa, who.identity, page)
+        found = await inbox(
+            await temporal_client(request),
+            console.opa,
+            who.identity,
+            page,
+            console.cursors,
+            request.query_params.get("after"),
+        )
     except (ApiError, RPCError) as error:
         return unavailable(who, request, error)
     flash = console.flash.read(request)
@@ -54,7 +61,7 @@ async def inbox_page(request: Request, who: Signed) -> Response:
 @router.get("/inbox.json")
 async def inbox_json(request: Request, who: Signed) -> Response:
     try:
-        items = await waiting_ids(await temporal_client(request))
+        items = await waiting_ids(await temporal_client(request), console_of(request).cursors)
     except (ApiError, RPCError):
         return JSONResponse({"error": {"code": "unavailable"}}, status_code=503)
     return JSONResponse(
@@ -71,7 +78,13 @@ async def runs_page(request: Request, who: Signed) -> Response:
     except FilterError as error:
         return render("runs.html", 422, viewer=who, filters=given, runs=None, error=str(error))
     try:
-        found = await list_runs(await temporal_client(request), filters, page)
+        found = await list_runs(
+            await temporal_client(request),
+            filters,
+            page,
+            console_of(request).cursors,
+            request.query_params.get("after"),
+        )
     except (ApiError, RPCError) as error:
         return unavailable(who, request, error)
     chosen = urlencode({name: value for name, value in given.items() if value})
@@ -96,7 +109,7 @@ async def run_page(workflow_id: str, request: Request, who: Signed) -> Response:
         )
     except (ApiError, RPCError) as error:
         return unavailable(who, request, error)
-    await asyncio.gather(*(judge(console.opa, item, who.identity) for item in view.waiting))
+    await judge(console.opa, view.waiting, who.identity)
     flash = console.flash.read(request)
     response = render("run.html", viewer=who, run=view, trace=trace, back="run", flash=flash)
     console.flash.clear(request, response)

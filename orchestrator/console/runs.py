@@ -18,11 +18,12 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionDescription
 from temporalio.service import RPCError
 
+from orchestrator.approvals.waiting import QUERY_TIMEOUT, Waiting, waiting_of
 from orchestrator.audit.history import read_run
 from orchestrator.audit.records import AuditRecord, UnreadableRun
-from orchestrator.console.inbox import PAGE_SIZE, QUERY_TIMEOUT, listed_page
+from orchestrator.console.cursor import Cursors
+from orchestrator.console.inbox import PAGE_SIZE, listed_page
 from orchestrator.console.steps import StepNode, step_tree
-from orchestrator.console.waiting import Waiting, waiting_of
 from orchestrator.governed.model import REQUESTER_PATTERN
 from orchestrator.vocabulary import (
     APPROVAL_STATUS,
@@ -103,12 +104,16 @@ class RunsPage:
     pages: int
     total: int
     rows: list[RunRow] = field(default_factory=list)
+    after: str = ""  # the next page's cursor
 
 
-async def list_runs(client: Client, filters: Filters, page: int) -> RunsPage:
-    total, runs = await listed_page(client, filters.query(), page)
-    rows = [_row(execution) for execution in runs]
-    return RunsPage(page, max(1, math.ceil(total / PAGE_SIZE)), total, rows)
+async def list_runs(
+    client: Client, filters: Filters, page: int, cursors: Cursors, after: str | None = None
+) -> RunsPage:
+    listed = await listed_page(client, filters.query(), page, cursors, after)
+    rows = [_row(execution) for execution in listed.runs]
+    pages = max(1, math.ceil(listed.total / PAGE_SIZE))
+    return RunsPage(page, pages, listed.total, rows, listed.after)
 
 
 def _row(execution: WorkflowExecution) -> RunRow:

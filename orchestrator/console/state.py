@@ -12,6 +12,7 @@ from temporalio.client import Client
 from orchestrator.api.auth import FailedAuthLimiter
 from orchestrator.api.config import ApiConfig
 from orchestrator.config import Settings
+from orchestrator.console.cursor import Cursors
 from orchestrator.console.flash import Flash
 from orchestrator.console.session import Sessions, Viewer, same_origin
 from orchestrator.console.templates import render
@@ -29,6 +30,7 @@ class Console:
         self.settings = settings
         self.sessions = Sessions(config, limiter)
         self.flash = Flash(config.console_secret)
+        self.cursors = Cursors(config.console_secret)
         self._opa: OpaClient | None = None
 
     @property

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -28,6 +29,18 @@ from orchestrator.config import OpaSettings
 from orchestrator.policy.contract import PolicyDecision, PolicyInput
 from orchestrator.policy.normalize import normalize_input
 from orchestrator.policy.requirement import parse_requirement
+
+# The batch rule wraps this decision (policies/orchestrator/batch/batch.rego).
+DEFAULT_DECISION_PATH = OpaSettings.decision_path
+BATCH_PATH = "orchestrator/batch/verdicts"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A read-only question's answer: may it be done, and the policy's words."""
+
+    allow: bool
+    reasons: list[str]
 
 
 class PolicyError(Exception):
@@ -96,11 +109,35 @@ class OpaClient:
         elapsed_ms = (time.perf_counter() - started) * 1000
         return replace(decision, evaluated_ms=round(elapsed_ms, 3))
 
+    async def verdicts(self, inputs: list[PolicyInput]) -> list[Verdict]:
+        """Allow and reasons for each input, in one request (policies/orchestrator/batch).
+
+        For read-only questions (the console's "may this viewer decide?"), never for a
+        workflow's own decision: a verdict has no decision id, revision or requirement.
+        When OPA_DECISION_PATH names another policy than the one the batch rule wraps,
+        each input is decided on its own instead.
+        """
+        if not inputs:
+            return []
+        if self.settings.decision_path != DEFAULT_DECISION_PATH:
+            decisions = [await self.decide(policy_input) for policy_input in inputs]
+            return [Verdict(d.allow, list(d.reasons)) for d in decisions]
+        body = await self._post(BATCH_PATH, encode_inputs(inputs))
+        result = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(result, list) or len(result) != len(inputs):
+            raise PolicyMalformed(
+                f"OPA's answer for {BATCH_PATH} is not one verdict per input: is "
+                "policies/orchestrator/batch loaded?"
+            )
+        return [_verdict(each) for each in result]
+
     async def query(self, decision_path: str, policy_input: PolicyInput) -> Any:
         """OPA's raw answer for `decision_path` (also the shadow policy's, shadow.py)."""
+        return await self._post(decision_path, encode_input(policy_input))
+
+    async def _post(self, decision_path: str, content: bytes) -> Any:
         url_path = f"/v1/data/{decision_path}"
         where = f"{self.settings.url}{url_path}"
-        content = encode_input(policy_input)
         try:
             response = await self.http.post(
                 url_path,
@@ -141,11 +178,19 @@ def encode_input(policy_input: PolicyInput) -> bytes:
     PolicyInputInvalid saying what is wrong: the same input fails the same way on every
     attempt, so retrying it would only repeat the failure (and its traceback) forever.
     """
+    return _encode(lambda: {"input": normalize_input(policy_input.to_opa())}, policy_input)
+
+
+def encode_inputs(inputs: list[PolicyInput]) -> bytes:
+    """The batch rule's body: `{"input": {"inputs": [...]}}`, each input as encode_input's."""
+    return _encode(
+        lambda: {"input": {"inputs": [normalize_input(each.to_opa()) for each in inputs]}}, None
+    )
+
+
+def _encode(document: Callable[[], Any], policy_input: PolicyInput | None) -> bytes:
     try:
-        document = normalize_input(policy_input.to_opa())
-        text = json.dumps(
-            {"input": document}, allow_nan=False, ensure_ascii=False, separators=(",", ":")
-        )
+        text = json.dumps(document(), allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         return text.encode("utf-8")
     except RecursionError:
         problem = "it is nested too deeply to encode"
@@ -158,10 +203,27 @@ def encode_input(policy_input: PolicyInput) -> bytes:
         problem = f"it holds a value JSON cannot express: NaN, infinity or a cycle ({error})"
     except TypeError as error:
         problem = f"it holds a value that is not JSON ({error})"
-    raise PolicyInputInvalid(
-        f"The {policy_input.action} policy input for workflow {policy_input.workflow.id} "
-        f"cannot be sent to OPA: {problem}. Asking again would fail the same way."
+    raise _invalid(policy_input, problem)
+
+
+def _invalid(policy_input: PolicyInput | None, problem: str) -> PolicyInputInvalid:
+    what = (
+        f"The {policy_input.action} policy input for workflow {policy_input.workflow.id}"
+        if policy_input
+        else "A batch of policy inputs"
     )
+    return PolicyInputInvalid(
+        f"{what} cannot be sent to OPA: {problem}. Asking again would fail the same way."
+    )
+
+
+def _verdict(each: Any) -> Verdict:
+    """One entry of the batch answer; anything but {allow: bool, reasons: [str]} is malformed."""
+    allow = each.get("allow") if isinstance(each, dict) else None
+    reasons = each.get("reasons") if isinstance(each, dict) else None
+    if not isinstance(allow, bool) or not isinstance(reasons, list):
+        raise PolicyMalformed(f"A verdict in OPA's answer for {BATCH_PATH} is malformed: {each!r}")
+    return Verdict(allow, [str(reason) for reason in reasons])
 
 
 def parse_decision(body: Any, decision_path: str, action: str) -> PolicyDecision:

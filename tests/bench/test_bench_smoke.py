@@ -31,10 +31,12 @@ async def test_bench_smoke_reports_every_part(stack: LocalStack, tmp_path: Path)
     assert "| governed / bare throughput |" in table
 
 
-async def test_inbox_bench_smoke_times_the_first_and_last_page(stack: LocalStack) -> None:
+async def test_inbox_bench_smoke_times_the_pages_and_page_ones_parts(stack: LocalStack) -> None:
     report = await inbox.run_bench(stack, pending=3, rounds=2)
     report.update(date="smoke", machine="test")
     # The session's stack may hold other tests' waiting runs too: at least these three.
-    assert report["inbox_page_1"]["approvals_shown"] >= 3
-    assert report["inbox_page_1"]["n"] == 2
-    assert "| inbox page 1 |" in inbox.markdown(report)
+    first = report["pages"]["inbox page 1"]
+    assert first["approvals_shown"] >= 3 and first["n"] == 2
+    assert set(report["parts"]) == {"page_1_list", "page_1_policy"}
+    table = inbox.markdown(report)
+    assert "| inbox page 1 |" in table and "| page 1 policy |" in table

@@ -35,6 +35,14 @@ decision := object.union(
 )
 
 # METADATA
+# title: Verdict
+# description: |
+#   allow and reasons of the decision, and nothing else: what a read-only question
+#   ("may bob decide this approval?") needs. The task's risk, which the decision
+#   reports and which is most of its cost, is not evaluated for it.
+verdict := {"allow": count(_deny) == 0, "reasons": _reasons}
+
+# METADATA
 # title: Policy version
 # description: |
 #   Which policy revision decided: the "revision" of policies/.manifest, its one home.

@@ -15,10 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecution, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+)
+from temporalio.service import RPCError
 
 from orchestrator.approvals.memo import MEMO_KEY, NextEscalation
-from orchestrator.vocabulary import DECLARATIVE_WORKFLOW
+from orchestrator.vocabulary import DECLARATIVE_WORKFLOW, REQUESTER, STATUS_QUERY
+
+# How long a run's worker gets to answer `status` before the run shows as unanswered.
+QUERY_TIMEOUT = timedelta(seconds=3)
 
 
 @dataclass
@@ -161,6 +171,42 @@ def waiting_of(
             ),
         )
     ]
+
+
+@dataclass
+class Unanswered:
+    """A run listed as waiting whose status could not be read now."""
+
+    workflow_id: str
+    workflow_type: str
+    requester: str
+    why: str
+
+
+async def read_waiting(
+    client: Client, execution: WorkflowExecution, with_request: bool = True
+) -> list[Waiting] | Unanswered:
+    """The approvals one run waits for, or why they cannot be told now."""
+    remembered = await from_memo(execution)
+    if remembered is not None:
+        if with_request and any(item.parameters_missing for item in remembered):
+            request = await start_input(client, execution.id, execution.run_id)
+            for item in remembered:
+                if item.parameters_missing:
+                    item.parameters = request.get("parameters") or {}
+        return remembered
+    handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+    requester = execution.typed_search_attributes.get(REQUESTER) or ""
+    try:
+        status: Any = await handle.query(STATUS_QUERY, rpc_timeout=QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError, RPCError) as error:
+        why = "no worker answered in time" if isinstance(error, RPCError) else str(error)
+        return Unanswered(execution.id, execution.workflow_type, requester, why)
+    if not isinstance(status, dict):
+        return Unanswered(execution.id, execution.workflow_type, requester, "no status")
+    governed = execution.workflow_type != DECLARATIVE_WORKFLOW
+    request = await start_input(client, execution.id, execution.run_id) if governed else {}
+    return waiting_of(handle, execution.workflow_type, status, request if with_request else {})
 
 
 def _step(handle: WorkflowHandle[Any, Any], status: dict[str, Any], entry: Any) -> Waiting | None:
