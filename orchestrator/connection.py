@@ -1,10 +1,15 @@
-"""Connecting to Temporal the same way from every process (worker, CLI, HTTP API)."""
+"""Connecting to Temporal the same way from every process (worker, CLI, HTTP API), and
+telling whether a worker is there to answer (`require_worker`)."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import temporalio.converter
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
@@ -45,3 +50,37 @@ async def connect(settings: TemporalSettings, *, runtime: Runtime | None = None)
         runtime=runtime,
         data_converter=data_converter(settings),
     )
+
+
+class NoWorker(Exception):
+    """Nothing polls the task queue: queries and updates would wait for a worker forever."""
+
+    def __init__(self, task_queue: str) -> None:
+        super().__init__(
+            f"no worker is polling task queue {task_queue!r}: start one with `make worker` "
+            "(or `orchestrator worker`), then try again."
+        )
+        self.task_queue = task_queue
+
+
+async def pollers(client: Client, task_queue: str) -> list[str]:
+    """Identities of the workers that polled `task_queue` for workflow tasks lately.
+
+    Temporal keeps a poller for a few minutes after its last poll, so a worker stopped a
+    moment ago may still be listed; one that never ran, or stopped long ago, is not.
+    """
+    answer = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        ),
+        timeout=timedelta(seconds=5),
+    )
+    return [poller.identity for poller in answer.pollers]
+
+
+async def require_worker(client: Client, task_queue: str) -> None:
+    """Raise NoWorker, within seconds, when no worker polls `task_queue`."""
+    if not await pollers(client, task_queue):
+        raise NoWorker(task_queue)

@@ -84,6 +84,4 @@ async def _ask(
         verdicts = await opa.verdicts([policy_input(item, viewer, verb) for item in items])
     except PolicyError as error:
         return [[f"The policy service could not say: {error}"] for _ in items]
-    return [
-        None if verdict.allow else verdict.reasons or [NO_REASON] for verdict in verdicts
-    ]
+    return [None if verdict.allow else verdict.reasons or [NO_REASON] for verdict in verdicts]
