@@ -22,7 +22,7 @@
 | ORCH_ENCRYPTION_KEYS_FILE | - | encrypt payloads (see orchestrator/codec/codec.py) |
 | ORCH_IDENTITY_KEYS_FILE | .data/identities.json | keys that sign and verify approvals |
 | ORCH_IDENTITY | - | who this CLI approves as (a key in that file) |
-| ORCH_NOTIFY_WEBHOOK | - | URL that approval escalation notices are POSTed to |
+| ORCH_NOTIFY_WEBHOOK | - | URL that approval requests and escalation notices are POSTed to |
 | ORCH_CONSOLE_URL | - | the console's address, linked from escalation notices |
 | ORCH_CODEC_TOKENS | - | bearer tokens the codec server answers (comma-separated) |
 | ORCH_WORKER_SERVICE_NAME | orchestrator-worker | the worker's service in Jaeger (`trace`) |

@@ -21,6 +21,7 @@ STATUS_QUERY = "status"
 # Activity types.
 POLICY_ACTIVITY = "policy.decide"
 ESCALATE_ACTIVITY = "approval.escalate"
+APPROVAL_REQUESTED_ACTIVITY = "approval.requested"
 VALIDATE_ACTIVITY = "declarative.validate"
 AGENT_EXECUTE_ACTIVITY = "agent.execute"
 AGENT_CLEANUP_ACTIVITY = "agent.cleanup"

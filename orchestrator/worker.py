@@ -44,7 +44,11 @@ def build_worker(
         shadow=ShadowEvaluator(opa, shadow_path) if shadow_path else None,
     )
     agent = AgentActivities(Outbox(settings.agent_outbox))
-    escalation = EscalationActivities(settings.notify_webhook, console_url=settings.console_url)
+    escalation = EscalationActivities(
+        settings.notify_webhook,
+        console_url=settings.console_url,
+        temporal_link=settings.workflow_link,
+    )
     # The definitions' activities: every catalog of the deployment (catalogs/__init__.py),
     # which the workflow validates and builds against too.
     catalog = installed_catalog()
@@ -57,6 +61,7 @@ def build_worker(
             agent.execute,
             agent.cleanup,
             escalation.escalate,
+            escalation.requested,
             validate_definition,
             *catalog.activities(),
         ],

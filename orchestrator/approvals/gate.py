@@ -19,9 +19,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from orchestrator.approvals.announce import NOTICE_RETRY, announce
+from orchestrator.approvals.credentials import check_credential
 from orchestrator.approvals.memo import WaitingEntry, bounded_parameters, next_escalation
 from orchestrator.approvals.model import (
     ALREADY_DECIDED,
@@ -30,6 +31,7 @@ from orchestrator.approvals.model import (
     ApprovalAttempt,
     ApprovalReceipt,
     ApprovalRequest,
+    ApprovalRequestedNotice,
     ApprovalStatus,
     EscalationNotice,
     EscalationRecord,
@@ -50,10 +52,10 @@ from orchestrator.policy.contract import (
 )
 from orchestrator.vocabulary import ESCALATE_ACTIVITY
 
-# Patch id: runs that opened an approval before requirements and credentials shipped.
+# Patch ids: runs that opened an approval before requirements and credentials shipped;
+# runs whose approvals announce themselves when they open (approval.requested).
 BOUND_APPROVALS = "bound-approvals"
-
-ESCALATION_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10)
+NOTIFY_ON_REQUEST = "notify-on-request"
 
 
 class ApprovalGate:
@@ -85,10 +87,14 @@ class ApprovalGate:
         # Called whenever what waits changes (opened, counted, widened, closed): the
         # workflow mirrors it into the memo (orchestrator/approvals/memo.py).
         self.on_change: Callable[[], None] | None = None
+        # Tell people when it opens (`approval.requested`; the workflow sets it behind the
+        # notify-on-request patch).
+        self.notify_on_open = False
+        self.step = ""
 
-    def open(
+    async def open(
         self,
-        timeout: timedelta,
+        wait_at_most: timedelta,
         requirement: ApprovalRequirement | None = None,
         *,
         digest: str = "",
@@ -96,33 +102,54 @@ class ApprovalGate:
         bound: bool = False,
         reasons: list[str] | None = None,
         policy_revision: str = "",
+        step: str = "",
     ) -> None:
-        """Start waiting. Bound: the requirement's deadline applies when it is the sooner."""
+        """Start waiting. Bound: the requirement's deadline applies when it is the sooner.
+
+        With `notify_on_open`, people are told first (bounded; see announce.py), and the
+        approval takes decisions once that is done: no decision can arrive while the
+        announcement's own result is being recorded.
+        """
+        self.step = step
         self.reasons = list(reasons or [])
         self.policy_revision = policy_revision
-        self.status = "pending"
         self.opened_at = workflow.now()
         self.bound = bound
         if bound:
             self.requirement = requirement or ApprovalRequirement(
-                approver_roles=[], deadline_seconds=timeout.total_seconds()
+                approver_roles=[], deadline_seconds=wait_at_most.total_seconds()
             )
             self.roles = list(self.requirement.approver_roles)
             self.digest = digest
             self.subject = subject
-            timeout = min(timeout, timedelta(seconds=self.requirement.deadline_seconds))
-        self.deadline = self.opened_at + timeout
+            wait_at_most = min(wait_at_most, timedelta(seconds=self.requirement.deadline_seconds))
+        self.deadline = self.opened_at + wait_at_most
+        if self.notify_on_open and bound:
+            await announce(
+                ApprovalRequestedNotice(
+                    workflow_id=workflow.info().workflow_id,
+                    run_id=workflow.info().run_id,
+                    step=self.step,
+                    subject=self.task.description if self.task else self.subject,
+                    requester=self.requester.id,
+                    roles=list(self.roles),
+                    quorum=self.requirement.quorum,
+                    deadline=self.deadline.isoformat(),
+                    reasons=list(self.reasons),
+                )
+            )
+        self.status = "pending"
         self._changed()
 
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
 
-    def entry(self, step: str = "") -> WaitingEntry:
+    def entry(self) -> WaitingEntry:
         """This approval as it waits now (bound gates: older ones never have a memo)."""
         task = self.task
         return WaitingEntry(
-            step=step,
+            step=self.step,
             subject=task.description if task else "",
             requester=self.requester.id,
             roles=list(self.roles),
@@ -173,49 +200,7 @@ class ApprovalGate:
                 type="ApprovalNotPending",
             )
         if self.bound:
-            self._validate_credential(request)
-
-    def _validate_credential(self, request: ApprovalRequest) -> None:
-        """Checks that need no key: the signature itself is the worker's to verify."""
-        credential = request.credential
-        if credential is None:
-            raise ApplicationError(
-                "This approval needs a signed credential: decide with `orchestrator approve` "
-                "or the HTTP API, which sign it with your configured identity.",
-                type="ApprovalUnauthenticated",
-            )
-        if request.approver and request.approver.strip() != credential.subject:
-            raise ApplicationError(
-                f"The payload names {request.approver!r} but the credential is "
-                f"{credential.subject!r}'s; the approver is who the credential proves.",
-                type="ApprovalUnauthenticated",
-            )
-        info = workflow.info()
-        if credential.workflow_id != info.workflow_id:
-            raise ApplicationError(
-                f"The credential was signed for workflow {credential.workflow_id!r}.",
-                type="ApprovalUnauthenticated",
-            )
-        # A credential lifted from an earlier run's history (a finished run whose id was
-        # reused, or the run before a reset) must never decide this one.
-        if credential.run_id != info.run_id:
-            raise ApplicationError(
-                f"The credential was signed for run {credential.run_id or '(none)'!r}, not "
-                f"this run {info.run_id!r}: approve again from `orchestrator approve` or the API.",
-                type="ApprovalUnauthenticated",
-            )
-        if credential.digest != self.digest:
-            raise ApplicationError(
-                f"The credential approves {credential.digest}, but what awaits approval is "
-                f"{self.digest}: the request changed since it was shown. Look again, then "
-                "decide again.",
-                type="ApprovalDigestMismatch",
-            )
-        if credential.nonce in self.used_nonces:
-            raise ApplicationError(
-                "This credential was already used: each approval is used once.",
-                type="ApprovalReplayed",
-            )
+            check_credential(request, self.digest, self.used_nonces)
 
     async def decide(self, kind: ApprovalDecision, request: ApprovalRequest) -> ApprovalReceipt:
         """Ask policy whether this decision may be taken, record the attempt, then take it.
@@ -361,7 +346,7 @@ class ApprovalGate:
             ),
             result_type=str,
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=ESCALATION_RETRY,
+            retry_policy=NOTICE_RETRY,
             summary=f"escalation: {step.action}",
         )
         if step.action == "widen":

@@ -51,6 +51,22 @@ class EscalationNotice:
 
 
 @dataclass(frozen=True)
+class ApprovalRequestedNotice:
+    """The input of `approval.requested`: an approval opened, so the people who may decide
+    hear of it when it opens, not only when it escalates."""
+
+    workflow_id: str
+    run_id: str
+    step: str  # "" for a governed run
+    subject: str  # the task, or the step's description
+    requester: str
+    roles: list[str]
+    quorum: int
+    deadline: str
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
 class EscalationRecord:
     at: str
     action: EscalationAction

@@ -82,6 +82,8 @@ class Interpreter:
         bound_approvals: bool = True,
         check_policy_approvals: bool = True,
         approval_memo: bool = True,
+        notify_on_request: bool = True,
+        approval_required_outcome: bool = True,
     ) -> None:
         self.definition = definition
         # CheckPolicy waits for the approval its decision requires (workflow.patched in
@@ -91,12 +93,14 @@ class Interpreter:
         self.continue_as_new = continue_as_new
         self.steps_per_run = steps_per_run
         self.state = RunState.resumed(progress, requester.started_at)
+        self.state.approval_required_outcome = approval_required_outcome
         self.policy = StepPolicy(
             definition.name,
             requester,
             self.state,
             bound_approvals=bound_approvals,
             approval_memo=approval_memo,
+            notify_on_request=notify_on_request,
         )
 
     async def run(self) -> Any:

@@ -29,9 +29,20 @@ MAX_KEPT_DENIALS = 100
 MAX_KEPT_SKIPPED = 200
 MAX_KEPT_REVISIONS = 20
 
-PolicyOutcome = Literal["allow", "branch_denied", "deny"]
-# "deny" (the workflow stopped) outranks "branch_denied", which outranks "allow".
-_OUTCOME_RANK: dict[str | None, int] = {None: 0, "allow": 1, "branch_denied": 2, "deny": 3}
+# Patch id: runs whose PolicyDecision says approval_required once a step needs approval
+# (before it, a run waiting for a policy-required approval said "allow").
+APPROVAL_REQUIRED_OUTCOME = "declarative-approval-required-outcome"
+
+PolicyOutcome = Literal["allow", "approval_required", "branch_denied", "deny"]
+# "deny" (the workflow stopped) outranks "branch_denied", which outranks
+# "approval_required" (policy asked a person), which outranks "allow".
+_OUTCOME_RANK: dict[str | None, int] = {
+    None: 0,
+    "allow": 1,
+    "approval_required": 2,
+    "branch_denied": 3,
+    "deny": 4,
+}
 
 
 @dataclass
@@ -58,6 +69,8 @@ class RunState:
     pending: dict[str, ApprovalGate] = field(default_factory=dict)
     running: list[str] = field(default_factory=list)
     steps_this_run: int = 0
+    # Set by the interpreter from its patch (APPROVAL_REQUIRED_OUTCOME).
+    approval_required_outcome: bool = False
 
     @classmethod
     def resumed(cls, progress: Progress | None, started_at: str) -> RunState:
@@ -137,7 +150,9 @@ class RunState:
         revisions = summary.policy_revisions
         if decision.policy_revision not in revisions and len(revisions) < MAX_KEPT_REVISIONS:
             revisions.append(decision.policy_revision)
-        if self.policy_outcome is None and decision.allow:
+        if decision.allow and decision.require_approval and self.approval_required_outcome:
+            self.set_policy_outcome("approval_required")
+        elif self.policy_outcome is None and decision.allow:
             self.set_policy_outcome("allow")
 
     def set_policy_outcome(self, outcome: PolicyOutcome) -> None:

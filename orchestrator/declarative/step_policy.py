@@ -61,6 +61,7 @@ class StepPolicy:
         *,
         bound_approvals: bool,
         approval_memo: bool = False,
+        notify_on_request: bool = False,
     ) -> None:
         self.definition_name = definition_name
         # Carries the start credential to every decision; the policy activity verifies it.
@@ -71,6 +72,7 @@ class StepPolicy:
         self.bound_approvals = bound_approvals
         # What waits is mirrored in the memo (workflow.patched, like bound_approvals).
         self.approval_memo = approval_memo and bound_approvals
+        self.notify_on_request = notify_on_request and bound_approvals
 
     async def decide_step(self, step: ActivityStep, call: list[Any]) -> PolicyDecision:
         """Ask OPA whether this step may run; a deny stops it (or its branch) here.
@@ -178,19 +180,22 @@ class StepPolicy:
         bound = self.bound_approvals
         if self.approval_memo:
             approval.on_change = self._publish_waiting
-        # Pending before it opens, so the memo written on opening lists it.
+        approval.notify_on_open = self.notify_on_request
+        # Listed before it opens, so the memo written on opening lists it; the status
+        # query shows it only once it is open (it may be announcing first).
         state.pending[path] = approval
-        approval.open(
-            timedelta(seconds=seconds),
-            decision.approval if decision else None,
-            digest=subject_digest if bound else "",
-            subject=f"{name} {path}",
-            bound=bound,
-            reasons=list(decision.reasons) if decision else [],
-            policy_revision=decision.policy_revision if decision else "",
-        )
-        state.set_approval_status("pending")
         try:
+            await approval.open(
+                timedelta(seconds=seconds),
+                decision.approval if decision else None,
+                digest=subject_digest if bound else "",
+                subject=f"{name} {path}",
+                bound=bound,
+                reasons=list(decision.reasons) if decision else [],
+                policy_revision=decision.policy_revision if decision else "",
+                step=path,
+            )
+            state.set_approval_status("pending")
             decided = await approval.wait()
         finally:
             del state.pending[path]
@@ -233,8 +238,8 @@ class StepPolicy:
     def _publish_waiting(self) -> None:
         """Every step approval still waiting, in the memo (orchestrator/approvals/memo.py)."""
         waiting = [
-            approval.entry(path)
-            for path, approval in self.state.pending.items()
+            approval.entry()
+            for approval in self.state.pending.values()
             if approval.status == "pending"
         ]
         workflow.upsert_memo({MEMO_KEY: memo_value(waiting)})

@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
 
-    from orchestrator.approvals.gate import BOUND_APPROVALS, ApprovalGate
+    from orchestrator.approvals.gate import BOUND_APPROVALS, NOTIFY_ON_REQUEST, ApprovalGate
     from orchestrator.approvals.memo import APPROVAL_MEMO
     from orchestrator.approvals.model import ApprovalRequest
     from orchestrator.approvals.updates import ApprovalUpdates
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.declarative.parse import definition_name
     from orchestrator.declarative.problem import Problem
+    from orchestrator.declarative.state import APPROVAL_REQUIRED_OUTCOME
     from orchestrator.declarative.validate import summarize
     from orchestrator.governed.model import REQUESTER_PATTERN
     from orchestrator.policy.contract import Requester
@@ -94,6 +95,8 @@ class DeclarativeWorkflow(ApprovalUpdates):
         bound_approvals = workflow.patched(BOUND_APPROVALS)
         check_policy_approvals = workflow.patched(CHECK_POLICY_APPROVALS)
         approval_memo = workflow.patched(APPROVAL_MEMO)
+        notify_on_request = workflow.patched(NOTIFY_ON_REQUEST)
+        approval_required_outcome = workflow.patched(APPROVAL_REQUIRED_OUTCOME)
         # Defense in depth: the CLI validated before starting, but anyone with a Temporal
         # client can start this workflow with any input. A local activity (see
         # activities.py): too much CPU for a workflow task, and its answer is recorded.
@@ -142,6 +145,8 @@ class DeclarativeWorkflow(ApprovalUpdates):
             bound_approvals=bound_approvals,
             check_policy_approvals=check_policy_approvals,
             approval_memo=approval_memo,
+            notify_on_request=notify_on_request,
+            approval_required_outcome=approval_required_outcome,
         )
         self.interpreter = interpreter
         self.stage = "running"
@@ -241,7 +246,12 @@ class DeclarativeWorkflow(ApprovalUpdates):
                 trace_id=self.trace_id,
             )
         stage = self.stage
-        if stage == "running" and interpreter.state.pending:
+        waiting = {
+            path: gate
+            for path, gate in interpreter.state.pending.items()
+            if gate.status == "pending"
+        }
+        if stage == "running" and waiting:
             stage = "awaiting_approval"
         return DeclarativeStatus(
             stage=stage,
@@ -262,7 +272,7 @@ class DeclarativeWorkflow(ApprovalUpdates):
                     attempts=list(gate.attempts),
                     view=gate.view(path) if gate.bound else None,
                 )
-                for path, gate in interpreter.state.pending.items()
+                for path, gate in waiting.items()
             ],
             approvals=list(interpreter.state.approvals),
             skipped=list(interpreter.state.skipped),

@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
 
     from orchestrator.approvals import digest
-    from orchestrator.approvals.gate import BOUND_APPROVALS, ApprovalGate
+    from orchestrator.approvals.gate import BOUND_APPROVALS, NOTIFY_ON_REQUEST, ApprovalGate
     from orchestrator.approvals.memo import APPROVAL_MEMO, MEMO_KEY, memo_value
     from orchestrator.approvals.model import REJECT, ApprovalRequest
     from orchestrator.approvals.updates import ApprovalUpdates
@@ -120,6 +120,8 @@ class GovernedWorkflow(ApprovalUpdates):
             bound = workflow.patched(BOUND_APPROVALS)
             if bound and workflow.patched(APPROVAL_MEMO):
                 self.approval.on_change = self._publish_waiting
+            if bound and workflow.patched(NOTIFY_ON_REQUEST):
+                self.approval.notify_on_open = True
             await self._await_approval(
                 timedelta(seconds=request.approval_timeout_seconds), decision, bound
             )
@@ -190,8 +192,7 @@ class GovernedWorkflow(ApprovalUpdates):
     async def _await_approval(
         self, wait_at_most: timedelta, decision: PolicyDecision, bound: bool
     ) -> None:
-        self.stage = "awaiting_approval"
-        self.approval.open(
+        await self.approval.open(
             wait_at_most,
             decision.approval,
             digest=self._digest() if bound else "",
@@ -200,6 +201,7 @@ class GovernedWorkflow(ApprovalUpdates):
             reasons=list(decision.reasons),
             policy_revision=decision.policy_revision,
         )
+        self.stage = "awaiting_approval"
         workflow.upsert_search_attributes([APPROVAL_STATUS.value_set("pending")])
         decided = await self.approval.wait()
         workflow.upsert_search_attributes([APPROVAL_STATUS.value_set(self.approval.status)])

@@ -1,5 +1,7 @@
-"""The escalation activity's `notify` step reaches a real HTTP webhook, with the console
-link of the waiting approval; other steps and an unset webhook are only logged."""
+"""People hear of approvals through a real HTTP webhook: when one is requested (with the
+reasons, the requirement and links to the console and the Temporal UI) and at each
+escalation `notify` step; other steps and an unset webhook are only logged. A webhook that
+is down never holds up the approval."""
 
 from __future__ import annotations
 
@@ -14,8 +16,13 @@ import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from orchestrator.approvals.escalation import EscalationActivities
+from orchestrator.approvals.escalation import REQUESTED_EVENT, EscalationActivities
 from orchestrator.approvals.model import EscalationNotice
+from orchestrator.config import Settings
+from tests.support import RunningWorker, decide, poll, wait_for_stage
+
+Webhook = tuple[str, list[dict[str, Any]], list[int]]
+DEPLOY = "Deploy the billing service to production"
 
 NOTICE = EscalationNotice(
     workflow_id="governed-a b/c",
@@ -95,3 +102,49 @@ async def test_other_steps_and_no_webhook_are_only_logged(
     assert await ActivityEnvironment().run(EscalationActivities(url).escalate, widen) == "log"
     assert await ActivityEnvironment().run(EscalationActivities(None).escalate, NOTICE) == "log"
     assert received == []
+
+
+@pytest.mark.integration
+async def test_a_request_is_announced_when_it_opens_with_reasons_and_links(
+    client: Any, settings: Settings, webhook: Webhook
+) -> None:
+    url, received, _ = webhook
+    wired = replace(settings, notify_webhook=url, console_url="http://console.test:8080")
+    async with RunningWorker.start(client, wired) as worker:
+        handle = await worker.start_governed(
+            DEPLOY, "alice", parameters={"environment": "production"}
+        )
+        await wait_for_stage(handle, "awaiting_approval")
+        [body] = await poll(lambda: _copy(received), bool, "the request reaching the hook", 20)
+        assert body["event"] == REQUESTED_EVENT
+        assert body["workflow_id"] == handle.id and body["requester"] == "alice"
+        assert body["subject"] == DEPLOY and body["quorum"] == 2 and body["deadline"]
+        assert any("production" in reason for reason in body["reasons"])
+        assert body["console_url"].endswith(f"/console/runs/{handle.id}")
+        assert body["temporal_url"] == wired.workflow_link(handle.id)
+        await decide(handle, "approve", "bob")
+        await decide(handle, "approve", "carol")
+        assert (await handle.result()).outcome == "completed"
+
+
+@pytest.mark.integration
+async def test_a_refused_announcement_is_retried_then_the_approval_opens(
+    client: Any, settings: Settings, webhook: Webhook
+) -> None:
+    """Delivery is retried within a bound (orchestrator/approvals/announce.py); the
+    approval takes decisions once people were told."""
+    url, received, statuses = webhook
+    statuses.extend([503, 503])
+    async with RunningWorker.start(client, replace(settings, notify_webhook=url)) as worker:
+        handle = await worker.start_governed(
+            DEPLOY, "alice", parameters={"environment": "production"}
+        )
+        await wait_for_stage(handle, "awaiting_approval", 30)
+        assert len(received) == 3 and {body["event"] for body in received} == {REQUESTED_EVENT}
+        await decide(handle, "approve", "bob")
+        await decide(handle, "approve", "carol")
+        assert (await handle.result()).outcome == "completed"
+
+
+async def _copy(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(received)

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from orchestrator.approvals.client import ApprovalAmbiguous
 from orchestrator.declarative.model import DeclarativeResult, DeclarativeStatus
 from orchestrator.declarative.parse import load_file
+from orchestrator.vocabulary import APPROVAL_STATUS, POLICY_DECISION
 from tests.declarative.support import act, approval, definition, par, seq, start
 from tests.support import RunningWorker, decide, failure_of, listed, status_of, wait_for_pending
 
@@ -364,6 +365,10 @@ async def test_check_policy_asks_opa_for_real_and_enforces_its_approval(
     [pending] = waiting.pending_approvals
     assert pending.path == "execution.blocks[1]#approval"
     assert pending.view is not None and pending.view.quorum == 2
+    # Visibility tells the truth while it waits: policy asked for people, not "allow".
+    attributes = (await handle.describe()).typed_search_attributes
+    assert attributes.get(POLICY_DECISION) == "approval_required"
+    assert attributes.get(APPROVAL_STATUS) == "pending"
     await decide(handle, "approve", "bob", step=pending.path)
     await decide(handle, "approve", "carol", step=pending.path)
     result = await handle.result()
