@@ -13,6 +13,7 @@ from orchestrator.api.config import ApiConfig
 from orchestrator.api.errors import BEARER_CHALLENGE, ApiError
 from orchestrator.api.temporal import Temporal
 from orchestrator.config import Settings
+from orchestrator.policy.client import OpaClient
 from orchestrator.policy.identity import API_ISSUER, IdentityError, IdentityKey, Keyring
 
 WORKFLOW_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@=+-]{0,254}$"
@@ -23,6 +24,13 @@ bearer = HTTPBearer(
     description="A token configured in ORCH_API_TOKENS or the API config file; its identity "
     "is the requester of what you start and the approver of what you decide.",
 )
+
+
+def read_only_opa(request: Request) -> OpaClient:
+    """The app's pooled OPA client for read-only questions ("may the caller decide this?"),
+    which the console asks too; the workflows' own decisions are the worker's."""
+    opa: OpaClient = request.app.state.console.opa
+    return opa
 
 
 def state(request: Request) -> tuple[Settings, ApiConfig, Temporal]:

@@ -44,6 +44,7 @@ ErrorCode = Literal[
     "invalid_json",
     "method_not_allowed",
     "not_acceptable",
+    "no_worker",
     "not_found",
     "not_pending",
     "payload_too_large",

@@ -158,6 +158,33 @@ class WorkflowStatus(BaseModel):
     temporal_ui: str
 
 
+class NextEscalation(BaseModel):
+    action: str = Field(description="notify, widen or reject")
+    roles: list[str]
+    at: str = Field(description="When it is due (ISO 8601).")
+
+
+class WaitingApproval(BaseModel):
+    """One approval a run waits for, and what the caller may do about it."""
+
+    step: str | None = Field(description="The step path (declarative runs); null otherwise.")
+    subject: str = Field(description="The task, or the step's description.")
+    requester: str
+    roles: list[str] = Field(description="Who may approve: one of these roles.")
+    quorum: int = Field(description="How many distinct approvers it needs.")
+    approved_by: list[str]
+    progress: str = Field(description='e.g. "1 of 2 approvals"')
+    exclude_requester: bool = Field(description="Separation of duties: not the requester.")
+    deadline: str | None
+    next_escalation: NextEscalation | None
+    reasons: list[str] = Field(description="Why policy asks for this approval.")
+    parameters: dict[str, Any]
+    digest: str = Field(description="What an approval is bound to.")
+    policy_revision: str
+    you_may: list[str] = Field(description="What the caller may decide: approve, reject.")
+    refusal: list[str] = Field(description="Why not, in the policy's words.")
+
+
 class PendingApproval(BaseModel):
     workflow_id: str
     workflow_type: str
@@ -165,6 +192,10 @@ class PendingApproval(BaseModel):
     started_at: str
     trace_id: str | None
     status_url: str
+    approvals: list[WaitingApproval] = Field(default_factory=list)
+    unanswered: str | None = Field(
+        default=None, description="Why what it waits for cannot be told now, if so."
+    )
 
 
 class PendingApprovals(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from orchestrator.governed.model import GovernedResult
 from orchestrator.vocabulary import TRACE_ID
 from tests.api.conftest import auth
 from tests.declarative.support import NIGHTLY
-from tests.support import RunningWorker, listed
+from tests.support import RunningWorker, listed, start_governed
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +90,24 @@ async def test_event_needs_approval_requester_refused_then_another_approves(
         await asyncio.sleep(0.1)
     else:
         raise AssertionError(f"{workflow_id} never listed as pending")
+
+    # Each caller sees what waits and what they may do about it; mine=true keeps theirs.
+    async def listed(who: str, mine: bool) -> list[dict[str, Any]]:
+        answer = await api.get(
+            "/v1/approvals/pending", params={"mine": str(mine).lower()}, headers=auth(who)
+        )
+        assert answer.status_code == 200, answer.text
+        return [i for i in answer.json()["items"] if i["workflow_id"] == workflow_id]
+
+    [as_carol] = await listed("carol", mine=True)
+    [waiting] = as_carol["approvals"]
+    assert waiting["requester"] == "alice" and waiting["progress"].endswith("approvals")
+    assert waiting["reasons"] and waiting["digest"].startswith("sha256:")
+    assert waiting["you_may"] == ["approve", "reject"] and waiting["refusal"] == []
+    assert await listed("alice", mine=True) == []
+    [as_alice] = await listed("alice", mine=False)
+    assert as_alice["approvals"][0]["you_may"] == []
+    assert any("own request" in reason for reason in as_alice["approvals"][0]["refusal"])
 
     # The token's identity is the approver: alice asked, so OPA refuses alice.
     own = await api.post(
@@ -369,3 +388,23 @@ async def test_a_refused_body_starts_nothing(api: httpx.AsyncClient, client: Cli
             workflow_id_for("def", "bob", "definitions", key)
         ).describe()
     assert missing.value.status == RPCStatusCode.NOT_FOUND
+
+
+async def test_deciding_with_no_worker_on_the_queue_says_so_at_once(
+    api: httpx.AsyncClient, client: Client, worker: RunningWorker
+) -> None:
+    """Without a worker an update would wait out the 30 s decision timeout; the API names
+    the queue and the fix instead."""
+    queue = f"nobody-{uuid.uuid4().hex[:8]}"
+    elsewhere = replace(
+        worker.settings, temporal=replace(worker.settings.temporal, task_queue=queue)
+    )
+    handle = await start_governed(client, elsewhere, "Deploy the billing service", "alice")
+    try:
+        answer = await api.post(f"/v1/workflows/{handle.id}/approve", headers=auth("carol"))
+        assert answer.status_code == 503, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "no_worker" and queue in error["message"]
+        assert "make worker" in error["message"]
+    finally:
+        await handle.terminate("test over")

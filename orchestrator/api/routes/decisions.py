@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from typing import Any
 
 from fastapi import APIRouter, Request
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError
 
 from orchestrator.api.body import JsonBodyRoute
@@ -17,7 +21,7 @@ from orchestrator.api.errors import ApiError, documented, refusal, rpc_error
 from orchestrator.api.models import Decision, Receipt
 from orchestrator.approvals.client import ApprovalAmbiguous, send_decision
 from orchestrator.approvals.model import APPROVE, REJECT
-from orchestrator.config import Settings
+from orchestrator.connection import NoWorker, require_worker
 from orchestrator.policy.contract import ApprovalDecision
 from orchestrator.vocabulary import DECLARATIVE_WORKFLOW, GOVERNED_WORKFLOW
 
@@ -39,8 +43,13 @@ async def take_decision(
     key = api_key(settings, "Approvals")
     client = await temporal.client()
     handle = client.get_workflow_handle(workflow_id)
+    try:
+        description = await handle.describe()
+    except RPCError as error:
+        raise rpc_error(error, settings, workflow_id) from None
     if body is not None and body.step is not None:
-        await _check_step_allowed(handle, settings)
+        _check_step_allowed(description)
+    await _check_worker(client, description)
     try:
         async with asyncio.timeout(DECISION_TIMEOUT):
             receipt = await send_decision(
@@ -68,13 +77,20 @@ async def take_decision(
     return Receipt(workflow_id=workflow_id, **asdict(receipt))
 
 
-async def _check_step_allowed(handle: WorkflowHandle[Any, Any], settings: Settings) -> None:
+async def _check_worker(client: Client, description: WorkflowExecutionDescription) -> None:
+    """503 within seconds when no worker polls the run's queue: the update would otherwise
+    wait out DECISION_TIMEOUT. A closed run is left to the update to report."""
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        return
+    try:
+        await require_worker(client, description.task_queue)
+    except NoWorker as error:
+        raise ApiError(503, "no_worker", str(error), workflow_id=description.id) from None
+
+
+def _check_step_allowed(description: WorkflowExecutionDescription) -> None:
     """422 for a `step` on a workflow that has none, before anything is sent to it: the
     governed workflow would ignore it, and the caller would think a step was decided."""
-    try:
-        description = await handle.describe()
-    except RPCError as error:
-        raise rpc_error(error, settings, handle.id) from None
     if description.workflow_type == DECLARATIVE_WORKFLOW:
         return
     what = (
@@ -87,7 +103,7 @@ async def _check_step_allowed(handle: WorkflowHandle[Any, Any], settings: Settin
         "validation_error",
         f"body.step: {what}; omit it (it names the pending step of a declarative workflow).",
         field="body.step",
-        workflow_id=handle.id,
+        workflow_id=description.id,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -14,9 +15,17 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from orchestrator.api.body import JsonBodyRoute
-from orchestrator.api.dependencies import Caller, WorkflowId, state
+from orchestrator.api.dependencies import Caller, WorkflowId, read_only_opa, state
 from orchestrator.api.errors import documented, rpc_error
-from orchestrator.api.models import PendingApproval, PendingApprovals, WorkflowStatus
+from orchestrator.api.models import (
+    NextEscalation,
+    PendingApproval,
+    PendingApprovals,
+    WaitingApproval,
+    WorkflowStatus,
+)
+from orchestrator.approvals.may_decide import judge
+from orchestrator.approvals.waiting import Unanswered, Waiting, read_waiting
 from orchestrator.vocabulary import (
     APPROVAL_STATUS,
     POLICY_DECISION,
@@ -78,30 +87,72 @@ async def _status_query(handle: WorkflowHandle[Any, Any]) -> dict[str, Any] | No
 @router.get(
     "/approvals/pending",
     response_model=PendingApprovals,
-    summary="Workflows waiting for an approval",
+    summary="Workflows waiting for an approval, and what you may decide",
+    description="Each run with what it waits for (from its memo): the task or step, the "
+    "requirement and its progress, the deadline, the next escalation, the policy's reasons, "
+    "and what the caller may decide, asked of OPA read-only (`you_may`, `refusal`). "
+    "`mine=true` keeps the approvals the caller may decide, among the first `limit` runs.",
     responses=documented(401, 422, 429, 503),
 )
 async def pending_approvals(
     request: Request,
     identity: Caller,
-    limit: Annotated[int, Query(ge=1, le=200, description="At most this many.")] = 50,
+    limit: Annotated[int, Query(ge=1, le=200, description="At most this many runs.")] = 50,
+    mine: Annotated[bool, Query(description="Only what the caller may decide.")] = False,
 ) -> PendingApprovals:
     settings, _, temporal = state(request)
     client = await temporal.client()
-    items = []
     try:
-        async for execution in client.list_workflows(PENDING_QUERY, limit=limit):
-            attributes = execution.typed_search_attributes
-            items.append(
-                PendingApproval(
-                    workflow_id=execution.id,
-                    workflow_type=execution.workflow_type,
-                    requester=attributes.get(REQUESTER),
-                    started_at=execution.start_time.isoformat(),
-                    trace_id=attributes.get(TRACE_ID),
-                    status_url=f"/v1/workflows/{execution.id}",
-                )
-            )
+        executions = [e async for e in client.list_workflows(PENDING_QUERY, limit=limit)]
     except RPCError as error:
         raise rpc_error(error, settings) from None
+    found = await asyncio.gather(*(read_waiting(client, e) for e in executions))
+    waiting = [item for entry in found if isinstance(entry, list) for item in entry]
+    await judge(read_only_opa(request), waiting, identity)
+    items = []
+    for execution, entry in zip(executions, found, strict=True):
+        attributes = execution.typed_search_attributes
+        approvals = [_waiting(item) for item in entry] if isinstance(entry, list) else []
+        if mine:
+            approvals = [approval for approval in approvals if approval.you_may]
+            if not approvals:
+                continue
+        items.append(
+            PendingApproval(
+                workflow_id=execution.id,
+                workflow_type=execution.workflow_type,
+                requester=attributes.get(REQUESTER),
+                started_at=execution.start_time.isoformat(),
+                trace_id=attributes.get(TRACE_ID),
+                status_url=f"/v1/workflows/{execution.id}",
+                approvals=approvals,
+                unanswered=entry.why if isinstance(entry, Unanswered) else None,
+            )
+        )
     return PendingApprovals(items=items)
+
+
+def _waiting(item: Waiting) -> WaitingApproval:
+    escalation = item.next_escalation
+    return WaitingApproval(
+        step=item.step or None,
+        subject=item.subject,
+        requester=item.requester,
+        roles=item.roles,
+        quorum=item.quorum,
+        approved_by=item.approved_by,
+        progress=item.progress,
+        exclude_requester=item.exclude_requester,
+        deadline=item.deadline or None,
+        next_escalation=NextEscalation(
+            action=escalation.action, roles=escalation.roles, at=escalation.at
+        )
+        if escalation
+        else None,
+        reasons=item.reasons,
+        parameters=item.parameters,
+        digest=item.digest,
+        policy_revision=item.policy_revision,
+        you_may=list(item.allowed),
+        refusal=item.refusal,
+    )
