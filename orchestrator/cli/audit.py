@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable
 from pathlib import Path
@@ -28,6 +29,7 @@ from orchestrator.audit.records import UnreadableRun
 from orchestrator.audit.runs import RunsUnavailable, fetch_history, started_since
 from orchestrator.audit.text import record_json, record_text
 from orchestrator.audit.verify import verify
+from orchestrator.cli import output
 from orchestrator.cli.dispatch import with_client
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds
@@ -45,14 +47,15 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "audit",
         help="who did what, every decision and approval, from history",
         usage="%(prog)s ID [--json] | export [--since D] [--format F] [--output FILE]"
-        " | verify FILE [--head HASH]",
+        " | verify FILE [--head HASH] [--json]",
         description="audit ID: one workflow's record. audit export: every governed and "
         "declarative workflow's records as one hash-chained stream. audit verify FILE: "
-        "check a stream for edited, removed, reordered or cut records (no Temporal needed).",
+        "check a stream for edited, removed, reordered or cut records (no Temporal needed). "
+        "Here --output is the export's file, so the JSON format is --json (no -o).",
     )
     auditing.add_argument("workflow_id", metavar="ID|export|verify")
     auditing.add_argument("file", nargs="?", metavar="FILE", help="verify: the exported stream")
-    auditing.add_argument("--json", action="store_true", help="print JSON")
+    output.add_options(auditing, output_option=False)
     auditing.add_argument(
         "--since", metavar="DURATION", help="export: workflows started within, e.g. 24h, 7d"
     )
@@ -65,7 +68,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
     history_parser = sub.add_parser("history", help="export a workflow's raw event history as JSON")
     history_parser.add_argument("workflow_id", metavar="ID")
-    history_parser.add_argument("--json", action="store_true", help="JSON (the only format)")
+    output.add_options(history_parser)  # JSON in every format; jsonl puts it on one line
     history_parser.set_defaults(handler=with_client(history))
 
 
@@ -84,22 +87,21 @@ async def from_temporal(reading: Awaitable[T]) -> T:
 
 
 async def history(args: argparse.Namespace, settings: Settings, client: Client) -> int:
-    print((await from_temporal(fetch_history(client, args.workflow_id))).to_json())
+    text = (await from_temporal(fetch_history(client, args.workflow_id))).to_json()
+    output.emit(args, json.loads(text), text)
     return 0
 
 
 async def audit(args: argparse.Namespace, settings: Settings, client: Client) -> int:
     if args.workflow_id == EXPORT:
         return await export(args, settings, client)
-    _only(args, "audit ID", allowed={"json"})
+    _only(args, "audit ID", allowed={"output_format"})
     history = await from_temporal(fetch_history(client, args.workflow_id))
     run = await read_run(history, client.data_converter)
     if isinstance(run, UnreadableRun):
         raise CliError(f"cannot read the history of {args.workflow_id}: {run.error}")
-    if args.json:
-        print(record_json(run))
-    else:
-        print(record_text(run, settings))
+    document = record_json(run)
+    output.emit(args, json.loads(document), lambda: record_text(run, settings))
     return 0
 
 
@@ -107,7 +109,7 @@ async def audit(args: argparse.Namespace, settings: Settings, client: Client) ->
 # parses as before); each form refuses the options that belong to another.
 FORM_OPTIONS = {
     "file": "FILE",
-    "json": "--json",
+    "output_format": "--json",
     "since": "--since",
     "format": "--format",
     "output": "--output",
@@ -157,7 +159,7 @@ def since_timestamp(since: str | None) -> str | None:
 
 def verify_command(args: argparse.Namespace) -> int:
     """`orchestrator audit verify FILE [--head HASH]`: no Temporal needed."""
-    _only(args, "audit verify", allowed={"file", "head"})
+    _only(args, "audit verify", allowed={"file", "head", "output_format"})
     if not args.file:
         raise UsageError("audit verify needs the exported file: orchestrator audit verify FILE.")
     try:
@@ -165,9 +167,18 @@ def verify_command(args: argparse.Namespace) -> int:
     except OSError as error:
         raise UsageError(f"cannot read {args.file}: {error.strerror or error}.") from None
     result = verify(data.splitlines(), expected_head=args.head)
+    report = {
+        "file": args.file,
+        "ok": result.ok,
+        "records": result.records,
+        "head": result.head,
+        "problems": [
+            {"line": p.line, "kind": str(p.kind), "message": p.message} for p in result.problems
+        ],
+    }
     if result.ok:
-        print(f"ok: {result.records} records, head {result.head}")
-        return 0
-    for problem in result.problems:
-        print(f"{args.file}: {problem}")
-    return 1
+        text = f"ok: {result.records} records, head {result.head}"
+    else:
+        text = "\n".join(f"{args.file}: {problem}" for problem in result.problems)
+    output.emit(args, report, text)
+    return 0 if result.ok else 1

@@ -22,7 +22,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from orchestrator.cli import starting
+from orchestrator.cli import output, render, starting
 from orchestrator.cli.dispatch import checked_then_client, offline
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.config import Settings
@@ -53,10 +53,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "problem with its path",
     )
     validate.add_argument("file", metavar="FILE|DIR")
-    validate.add_argument("--json", action="store_true", help="print JSON")
+    output.add_options(validate)
     listing = actions.add_parser("catalog", help="the activities a definition may use")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    actions.add_parser("schema", help="print the format's JSON Schema (for editors)")
+    output.add_options(listing)
+    schema = actions.add_parser(
+        "schema", help="print the format's JSON Schema (for editors; JSON in every format)"
+    )
+    output.add_options(schema)
 
     run = subparsers.add_parser("run", help="validate a definition file and run it")
     run.add_argument("file", metavar="FILE", help="the definition (YAML or JSON)")
@@ -67,22 +70,26 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "ORCH_IDENTITY, else of the requester",
     )
     run.add_argument("--id", help="workflow id (default: declarative-<name>-<random>)")
-    run.add_argument("--wait", action="store_true", help="wait for the outcome")
-    run.add_argument("--json", action="store_true", help="print JSON")
+    run.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for the outcome (progress of pending approvals goes to stderr)",
+    )
+    output.add_options(run)
     run.set_defaults(handler=checked_then_client(prepare, run_prepared))
 
 
 def validate_command(args: argparse.Namespace) -> int:
     """`orchestrator definition ACTION`: runs without Temporal."""
     if args.definition_command == "schema":
-        print(json.dumps(SCHEMA, indent=2))
+        output.emit(args, SCHEMA, lambda: json.dumps(SCHEMA, indent=2))
         return 0
     if args.definition_command == "catalog":
         return _catalog(args)
     path = Path(args.file)
     if not path.is_dir():
         report = _validate_file(path)
-        print(json.dumps(report, indent=2) if args.json else _report_text(report))
+        output.emit(args, report, lambda: _report_text(report))
         return 0 if report["valid"] else 1
     files = sorted(
         child for child in path.iterdir() if child.is_file() and child.suffix in DEFINITION_SUFFIXES
@@ -92,12 +99,10 @@ def validate_command(args: argparse.Namespace) -> int:
             f"{path}: a directory with no definition files ({', '.join(DEFINITION_SUFFIXES)})."
         )
     reports = [_validate_file(file, one_of_many=True) for file in files]
-    if args.json:
-        print(json.dumps(reports, indent=2))
-    else:
-        print("\n".join(_report_text(report) for report in reports))
-        invalid = sum(not report["valid"] for report in reports)
-        print(f"{path}: {len(reports) - invalid} of {len(reports)} definition(s) valid")
+    invalid = sum(not report["valid"] for report in reports)
+    text = [_report_text(report) for report in reports]
+    text.append(f"{path}: {len(reports) - invalid} of {len(reports)} definition(s) valid")
+    output.emit(args, reports, "\n".join(text))
     return 0 if all(report["valid"] for report in reports) else 1
 
 
@@ -138,14 +143,13 @@ def _report_text(report: dict[str, Any]) -> str:
 
 def _catalog(args: argparse.Namespace) -> int:
     catalog = installed_catalog()
-    if args.json:
-        print(json.dumps(catalog.describe(), indent=2))
-        return 0
+    lines = []
     for entry in catalog:
         kind = "" if entry.kind == "activity" else f"  [{entry.kind}: run by the workflow]"
-        print(f"{entry.signature()}{kind}")
+        lines.append(f"{entry.signature()}{kind}")
         if entry.description:
-            print(f"    {entry.description}")
+            lines.append(f"    {entry.description}")
+    output.emit(args, catalog.describe(), "\n".join(lines))
     return 0
 
 
@@ -218,10 +222,13 @@ def render_status(info: dict[str, Any]) -> str:
         f"approval  {info['approval_status']}",
     ]
     for pending in info["pending_approvals"]:
+        view = pending.get("view")
         lines.append(
             f"pending   {pending['path']}: {pending['description']} "
             f"(deadline {pending['deadline']})"
         )
+        if view:
+            lines.append(f"waiting   {pending['path']}: {render.requirement(view)}")
     for stopped in info["stopped_branches"]:
         lines.append(f"stopped   {stopped['branch']} at {stopped['step']}")
     lines.append(f"ui        {info['temporal_ui']}")

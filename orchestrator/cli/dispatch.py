@@ -22,7 +22,8 @@ from temporalio.client import Client
 
 from orchestrator.cli.errors import CliError
 from orchestrator.config import Settings
-from orchestrator.connection import connect
+from orchestrator.connection import NoWorker, connect
+from orchestrator.connection import require_worker as worker_polls
 from telemetry.logs import setup_logging
 from telemetry.tracing import setup_tracing
 
@@ -73,8 +74,18 @@ async def client_for(settings: Settings) -> Client:
     except RuntimeError as error:
         raise CliError(
             f"cannot reach Temporal at {settings.temporal.address} ({error}); "
-            "is the stack up? (`make up`)"
+            "is the stack up? (`make up`)",
+            code="unreachable",
         ) from None
+
+
+async def require_worker(client: Client, task_queue: str) -> None:
+    """CliError (code no_worker) within seconds when no worker polls `task_queue`: a query
+    or update sent anyway would wait out Temporal's own timeout before failing."""
+    try:
+        await worker_polls(client, task_queue)
+    except NoWorker as error:
+        raise CliError(str(error), code="no_worker") from None
 
 
 async def _traced(

@@ -7,7 +7,6 @@ the decisions where the shadow policy disagreed with the enforcing one.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 
@@ -16,6 +15,7 @@ from temporalio.client import Client
 from orchestrator.audit import shadow_report
 from orchestrator.audit.records import AuditRecord, UnreadableRun
 from orchestrator.audit.runs import governed_runs
+from orchestrator.cli import output
 from orchestrator.cli.audit import from_temporal, since_timestamp
 from orchestrator.cli.dispatch import with_client
 from orchestrator.config import Settings
@@ -32,7 +32,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     report.add_argument(
         "--since", metavar="DURATION", help="workflows started within, e.g. 1h, 7d (default: all)"
     )
-    report.add_argument("--json", action="store_true", help="print JSON")
+    output.add_options(report)
     policy.set_defaults(handler=with_client(handle))
 
 
@@ -50,5 +50,5 @@ async def handle(args: argparse.Namespace, settings: Settings, client: Client) -
             file=sys.stderr,
         )
     report = shadow_report.summarise(records, since, unreadable)
-    print(json.dumps(asdict(report), indent=2) if args.json else shadow_report.render(report))
+    output.emit(args, asdict(report), lambda: shadow_report.render(report))
     return 0

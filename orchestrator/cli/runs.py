@@ -1,15 +1,20 @@
-"""One governed run at a time: `start`, `approve`, `reject`, `status` and `list`."""
+"""One governed run at a time: `start`, `approve`, `reject` and `status` (`list` is
+orchestrator/cli/listing.py).
+
+`status`, `approve` and `reject` need a worker to answer (a query, an update): they ask
+Temporal first whether one polls the run's task queue, and say so within seconds when
+none does, instead of waiting out Temporal's own timeout."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import uuid
 from dataclasses import asdict
 from typing import Any
 
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -20,19 +25,16 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.approvals.client import ApprovalAmbiguous, send_decision
 from orchestrator.approvals.model import APPROVE
-from orchestrator.cli import definitions, render, starting
-from orchestrator.cli.dispatch import checked_then_client, with_client
+from orchestrator.approvals.waiting import start_input
+from orchestrator.cli import definitions, output, render, starting
+from orchestrator.cli.dispatch import checked_then_client, require_worker, with_client
 from orchestrator.cli.errors import CliError, UsageError
-from orchestrator.cli.parsing import duration_seconds, parameters, positive_int, task_details
+from orchestrator.cli.parsing import duration_seconds, parameters, task_details
 from orchestrator.config import Settings
 from orchestrator.declarative.model import DeclarativeStatus
 from orchestrator.governed.model import GovernedRequest, GovernedStatus
 from orchestrator.policy.identity import IdentityError, Keyring
-from orchestrator.vocabulary import (
-    DECLARATIVE_WORKFLOW,
-    GOVERNED_WORKFLOW,
-    STATUS_QUERY,
-)
+from orchestrator.vocabulary import DECLARATIVE_WORKFLOW, STATUS_QUERY
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,8 +67,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="how long a policy check may go unanswered before it counts as unavailable",
     )
     start.add_argument("--id", help="workflow id (default: governed-<random>)")
-    start.add_argument("--wait", action="store_true", help="wait for the outcome")
-    start.add_argument("--json", action="store_true", help="print JSON")
+    start.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for the outcome (progress of a pending approval goes to stderr)",
+    )
+    output.add_options(start)
     start.set_defaults(handler=checked_then_client(start_request, start_prepared))
 
     for name, verb in (("approve", "approve"), ("reject", "reject")):
@@ -82,21 +88,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         deciding.add_argument(
             "--step", help="declarative workflows: which pending approval (its step path)"
         )
-        deciding.add_argument("--json", action="store_true", help="print JSON")
+        output.add_options(deciding)
         deciding.set_defaults(handler=with_client(decide))
 
     status_parser = sub.add_parser("status", help="where a workflow is and why")
     status_parser.add_argument("workflow_id", metavar="ID")
-    status_parser.add_argument("--json", action="store_true", help="print JSON")
+    output.add_options(status_parser)
     status_parser.set_defaults(handler=with_client(status))
-
-    listing = sub.add_parser("list", help="recent governed and declarative workflows")
-    listing.add_argument("--pending", action="store_true", help="only those awaiting approval")
-    listing.add_argument(
-        "--limit", type=positive_int, default=20, help="at most this many (default 20)"
-    )
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.set_defaults(handler=with_client(list_workflows))
 
 
 def start_request(
@@ -154,46 +152,49 @@ async def decide(args: argparse.Namespace, settings: Settings, client: Client) -
         # A closed workflow waits for nothing. Asked first, because the status query a
         # decision starts with would need a worker to replay it, and the update's own
         # answer ("workflow execution already completed") reads like a missing workflow.
-        await _refuse_closed(handle, kind)
+        description = await _refuse_closed(handle, kind)
+        await require_worker(client, description.task_queue)
         receipt = await send_decision(handle, kind, key, subject, args.comment, args.step)
     except ApprovalAmbiguous as error:
-        raise CliError(f"{kind} refused: {error}") from None
+        raise CliError(f"{kind} refused: {error}", code="refused") from None
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise CliError(f"{kind} refused: {message}") from None
+        raise CliError(f"{kind} refused: {message}", code="refused") from None
     except WorkflowQueryFailedError as error:
         raise CliError(
-            f"{kind} refused: {args.workflow_id}: status query failed: {error}"
+            f"{kind} refused: {args.workflow_id}: status query failed: {error}", code="refused"
         ) from None
     except RPCError as error:
         if _already_closed(error):  # it closed between the check and the update
             raise CliError(
-                f"workflow {args.workflow_id} has already finished; there is nothing to {kind}."
+                f"workflow {args.workflow_id} has already finished; there is nothing to {kind}.",
+                code="closed",
             ) from None
-        raise CliError(_rpc_message(error, args.workflow_id)) from None
-    if args.json:
-        print(json.dumps(asdict(receipt), indent=2))
-    else:
-        verb = "approved" if kind == APPROVE else "rejected"
-        progress = (
-            f", {receipt.approvals} of {receipt.quorum} approvals"
-            if kind == APPROVE and receipt.quorum > 1
-            else ""
-        )
-        print(
-            f"{args.workflow_id}: {verb} by {receipt.approver} "
-            f"(decision {receipt.decision_id}{progress})"
-        )
+        raise _rpc_error(error, args.workflow_id) from None
+    verb = "approved" if kind == APPROVE else "rejected"
+    progress = (
+        f", {receipt.approvals} of {receipt.quorum} approvals"
+        if kind == APPROVE and receipt.quorum > 1
+        else ""
+    )
+    output.emit(
+        args,
+        asdict(receipt),
+        f"{args.workflow_id}: {verb} by {receipt.approver} "
+        f"(decision {receipt.decision_id}{progress})",
+    )
     return 0
 
 
-async def _refuse_closed(handle: WorkflowHandle[Any, Any], kind: str) -> None:
-    """CliError when the workflow has finished: nothing waits for a decision any more."""
+async def _refuse_closed(
+    handle: WorkflowHandle[Any, Any], kind: str
+) -> WorkflowExecutionDescription:
+    """The run's description; CliError when it has finished: nothing waits any more."""
     description = await handle.describe()
     status = description.status
     if status is None or status == WorkflowExecutionStatus.RUNNING:
-        return
+        return description
     closed = (
         f", closed {description.close_time.isoformat(timespec='seconds')}"
         if description.close_time
@@ -201,7 +202,8 @@ async def _refuse_closed(handle: WorkflowHandle[Any, Any], kind: str) -> None:
     )
     raise CliError(
         f"workflow {handle.id} has already finished (status {status.name}{closed}); "
-        f"there is nothing to {kind}."
+        f"there is nothing to {kind}.",
+        code="closed",
     )
 
 
@@ -213,49 +215,37 @@ def _already_closed(error: RPCError) -> bool:
 
 async def status(args: argparse.Namespace, settings: Settings, client: Client) -> int:
     """Governed and declarative workflows answer different `status` queries; one describe
-    tells which, and the same code reports both."""
+    tells which, and the same code reports both. A governed run's task is read from its
+    start input (the query does not repeat it)."""
     handle = client.get_workflow_handle(args.workflow_id)
     try:
         description = await handle.describe()
+        await require_worker(client, description.task_queue)
         declarative = description.workflow_type == DECLARATIVE_WORKFLOW
         status_type = DeclarativeStatus if declarative else GovernedStatus
         current = await handle.query(STATUS_QUERY, result_type=status_type)
     except RPCError as error:
-        raise CliError(_rpc_message(error, args.workflow_id)) from None
+        raise _rpc_error(error, args.workflow_id) from None
     except WorkflowQueryFailedError as error:
         raise CliError(f"{args.workflow_id}: status query failed: {error}") from None
+    task = {}
+    if not declarative:
+        request = await start_input(client, args.workflow_id, description.run_id)
+        task = {"task": request.get("task")}
     info = {
         "workflow_id": args.workflow_id,
         "run_id": description.run_id,
         "execution_status": description.status.name if description.status else "UNKNOWN",
+        **task,
         **asdict(current),
         "temporal_ui": settings.workflow_link(args.workflow_id),
     }
     renderer = definitions.render_status if declarative else render.status
-    print(json.dumps(info, indent=2) if args.json else renderer(info))
+    output.emit(args, info, lambda: renderer(info))
     return 0
 
 
-async def list_workflows(args: argparse.Namespace, settings: Settings, client: Client) -> int:
-    query = f"WorkflowType IN ('{GOVERNED_WORKFLOW}', '{DECLARATIVE_WORKFLOW}')"
-    if args.pending:
-        query += " AND ApprovalStatus = 'pending' AND ExecutionStatus = 'Running'"
-    rows = []
-    async for execution in client.list_workflows(query, limit=args.limit):
-        attributes = execution.typed_search_attributes
-        rows.append(
-            {
-                "workflow_id": execution.id,
-                "status": execution.status.name if execution.status else "UNKNOWN",
-                "started": execution.start_time.isoformat(timespec="seconds"),
-                **{key.name: attributes.get(key) for key in render.LIST_ATTRIBUTES},
-            }
-        )
-    print(json.dumps(rows, indent=2) if args.json else render.table(rows))
-    return 0
-
-
-def _rpc_message(error: RPCError, workflow_id: str) -> str:
+def _rpc_error(error: RPCError, workflow_id: str) -> CliError:
     if error.status == RPCStatusCode.NOT_FOUND:
-        return f"no workflow with id {workflow_id!r}."
-    return f"Temporal refused the call for {workflow_id}: {error.message}"
+        return CliError(f"no workflow with id {workflow_id!r}.", code="not_found")
+    return CliError(f"Temporal refused the call for {workflow_id}: {error.message}")

@@ -6,14 +6,13 @@ Every scheduled run starts the workflow like any other start, so the policy gate
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from temporalio.client import Client, ScheduleAlreadyRunningError, ScheduleHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.cli import schedule_text, starting
+from orchestrator.cli import output, schedule_text, starting
 from orchestrator.cli.dispatch import with_client
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds, parameters, positive_int, task_details
@@ -23,6 +22,7 @@ from orchestrator.schedules import service, timing
 from orchestrator.schedules.errors import ScheduleInputError
 from orchestrator.schedules.service import Changes
 from orchestrator.schedules.starts import definition_start, governed_start, signed_start
+from orchestrator.schedules.text import iso
 from orchestrator.schedules.timing import Overlap, Timing
 
 OVERLAP_CHOICES = [overlap.value for overlap in Overlap]
@@ -65,29 +65,30 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     create.add_argument("--note", help="a note shown by describe and list")
     create.add_argument("--paused", action="store_true", help="create it paused")
-    create.add_argument("--json", action="store_true", help="print JSON")
+    output.add_options(create)
 
     listing = sub.add_parser("list", help="the schedules, with their next run")
     listing.add_argument(
         "--limit", type=positive_int, default=50, help="at most this many (default 50)"
     )
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    output.add_options(listing)
 
     describe = sub.add_parser("describe", help="a schedule: when, what, next runs, recent runs")
     describe.add_argument("schedule_id", metavar="ID")
-    describe.add_argument("--json", action="store_true", help="print JSON")
+    output.add_options(describe)
 
     for name, verb in (("pause", "pause"), ("unpause", "resume")):
         toggle = sub.add_parser(name, help=f"{verb} a schedule")
         toggle.add_argument("schedule_id", metavar="ID")
         toggle.add_argument("--reason", help="why (kept as the schedule's note)")
+        output.add_options(toggle)
 
     trigger = sub.add_parser("trigger", help="start a run now")
     trigger.add_argument("schedule_id", metavar="ID")
     trigger.add_argument(
         "--overlap", choices=OVERLAP_CHOICES, help="override the overlap policy for this run"
     )
-    trigger.add_argument("--json", action="store_true", help="print JSON")
+    output.add_options(trigger)
 
     backfill = sub.add_parser("backfill", help="take the runs of a past period now")
     backfill.add_argument("schedule_id", metavar="ID")
@@ -99,6 +100,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         default=Overlap.ALLOW_ALL.value,
         help="overlap policy of the backfilled runs (default allow_all: all of them run)",
     )
+    output.add_options(backfill)
 
     update = sub.add_parser(
         "update",
@@ -113,10 +115,11 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     paused = update.add_mutually_exclusive_group()
     paused.add_argument("--pause", dest="paused", action="store_const", const=True)
     paused.add_argument("--unpause", dest="paused", action="store_const", const=False)
-    update.add_argument("--json", action="store_true", help="print the result as JSON")
+    output.add_options(update)
 
     delete = sub.add_parser("delete", help="delete a schedule (runs it started keep running)")
     delete.add_argument("schedule_id", metavar="ID")
+    output.add_options(delete)
 
 
 def _timing_options(parser: argparse.ArgumentParser) -> None:
@@ -198,13 +201,11 @@ async def create(args: argparse.Namespace, settings: Settings, client: Client) -
     except ScheduleAlreadyRunningError:
         raise CliError(
             f"a schedule with id {schedule_id!r} already exists; choose another --id "
-            f"or change it with `orchestrator schedule update {schedule_id}`."
+            f"or change it with `orchestrator schedule update {schedule_id}`.",
+            code="already_exists",
         ) from None
     summary = await service.describe(client, schedule_id, next_runs=3)
-    if args.json:
-        print(schedule_text.summary_json(summary))
-    else:
-        print(schedule_text.created(summary, start.requester))
+    output.emit(args, asdict(summary), lambda: schedule_text.created(summary, start.requester))
     return 0
 
 
@@ -233,13 +234,13 @@ def _timing(args: argparse.Namespace, *, required: bool) -> Timing:
 
 async def list_schedules(args: argparse.Namespace, client: Client) -> int:
     rows = await service.list_schedules(client, args.limit)
-    print(json.dumps(rows, indent=2) if args.json else schedule_text.listing(rows))
+    output.emit(args, rows, lambda: schedule_text.listing(rows))
     return 0
 
 
 async def describe(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
     summary = await service.describe(client, handle.id)
-    print(schedule_text.summary_json(summary) if args.json else schedule_text.show(summary))
+    output.emit(args, asdict(summary), lambda: schedule_text.show(summary))
     return 0
 
 
@@ -250,17 +251,22 @@ async def pause(args: argparse.Namespace, handle: ScheduleHandle, client: Client
         await handle.pause(note=reason)
     else:
         await handle.unpause(note=reason)
-    print(schedule_text.paused(handle.id, pausing, reason))
+    output.emit(
+        args,
+        {"schedule_id": handle.id, "paused": pausing, "note": reason},
+        schedule_text.paused(handle.id, pausing, reason),
+    )
     return 0
 
 
 async def trigger(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
     overlap = timing.overlap_policy(args.overlap) if args.overlap else None
     workflow_id = await service.trigger(handle, overlap)
-    if args.json:
-        print(schedule_text.triggered_json(handle.id, workflow_id))
-    else:
-        print(schedule_text.triggered(handle.id, workflow_id))
+    output.emit(
+        args,
+        {"schedule_id": handle.id, "workflow_id": workflow_id},
+        schedule_text.triggered(handle.id, workflow_id),
+    )
     return 0
 
 
@@ -268,7 +274,14 @@ async def backfill(args: argparse.Namespace, handle: ScheduleHandle, client: Cli
     start = timing.instant(args.start, "--from")
     end = timing.instant(args.end, "--to")
     await service.backfill(handle, start, end, timing.overlap_policy(args.overlap))
-    print(schedule_text.backfill_requested(handle.id, start, end, args.overlap))
+    output.emit(
+        args,
+        {
+            "schedule_id": handle.id,
+            "backfill": {"from": iso(start), "to": iso(end), "overlap": args.overlap},
+        },
+        schedule_text.backfill_requested(handle.id, start, end, args.overlap),
+    )
     return 0
 
 
@@ -286,22 +299,19 @@ async def update(args: argparse.Namespace, handle: ScheduleHandle, client: Clien
         )
     await service.update(handle, changes)
     summary = await service.describe(client, handle.id, next_runs=3)
-    if args.json:
-        print(schedule_text.summary_json(summary))
-    else:
-        print(schedule_text.updated(summary))
+    output.emit(args, asdict(summary), lambda: schedule_text.updated(summary))
     return 0
 
 
 async def delete(args: argparse.Namespace, handle: ScheduleHandle, client: Client) -> int:
     await handle.delete()
-    print(schedule_text.deleted(handle.id))
+    output.emit(args, {"schedule_id": handle.id, "deleted": True}, schedule_text.deleted(handle.id))
     return 0
 
 
 def _rpc_error(error: RPCError, schedule_id: str | None) -> CliError:
     if error.status == RPCStatusCode.NOT_FOUND and schedule_id:
-        return CliError(f"no schedule with id {schedule_id!r}.")
+        return CliError(f"no schedule with id {schedule_id!r}.", code="not_found")
     if error.status == RPCStatusCode.INVALID_ARGUMENT:
         return UsageError(f"Temporal refused the schedule: {error.message}")
     target = f" for {schedule_id}" if schedule_id else ""

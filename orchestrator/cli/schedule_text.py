@@ -1,20 +1,14 @@
-"""What `orchestrator schedule ...` prints: the text of each sub-command's result."""
+"""What `orchestrator schedule ...` prints: the text of each sub-command's result (its
+JSON is the data itself, printed by orchestrator/cli/output.py)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from orchestrator.cli import render
 from orchestrator.schedules.service import ScheduleSummary
 from orchestrator.schedules.text import iso, when_text
-
-
-def summary_json(summary: ScheduleSummary) -> str:
-    """`--json` of create, describe and update."""
-    return json.dumps(asdict(summary), indent=2, default=str)
 
 
 def created(summary: ScheduleSummary, requester: str) -> str:
@@ -88,10 +82,6 @@ def _request_text(summary: ScheduleSummary) -> str:
 
 def paused(schedule_id: str, pausing: bool, reason: str) -> str:
     return f"{schedule_id}: {'paused' if pausing else 'active again'} ({reason})"
-
-
-def triggered_json(schedule_id: str, workflow_id: str | None) -> str:
-    return json.dumps({"schedule_id": schedule_id, "workflow_id": workflow_id}, indent=2)
 
 
 def triggered(schedule_id: str, workflow_id: str | None) -> str:

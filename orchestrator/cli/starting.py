@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic
@@ -15,7 +14,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from orchestrator import starts
-from orchestrator.cli import render
+from orchestrator.cli import output, progress, render
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.config import Settings
 from orchestrator.policy.identity import IdentityError, IdentityKey
@@ -70,7 +69,8 @@ async def start(
         )
     except WorkflowAlreadyStartedError:
         raise CliError(
-            f"a workflow with id {workflow_id!r} is already running; choose another --id."
+            f"a workflow with id {workflow_id!r} is already running; choose another --id.",
+            code="already_started",
         ) from None
     except RPCError as error:
         raise CliError(f"Temporal refused to start {workflow_id}: {error.message}") from None
@@ -99,13 +99,14 @@ async def start_and_report(
         "temporal_ui": settings.workflow_link(workflow_id),
     }
     if not args.wait:
-        print(json.dumps(started, indent=2) if args.json else render.started(started))
+        output.emit(args, started, lambda: render.started(started))
         return 0
-    if not args.json:
-        print(render.started(started))
-    outcome = await starts.outcome(handle)
+    if not output.machine(args):
+        print(render.started(started), flush=True)
+    # Progress of a pending approval goes to stderr, so stdout stays the one answer.
+    outcome = await progress.while_waiting(client, handle, starts.outcome(handle))
     if outcome["outcome"] != "completed":
         message = f"workflow {outcome['outcome']}: {outcome.get('message', '')}"
         trace.get_current_span().set_status(Status(StatusCode.ERROR, message))
-    print(json.dumps({**started, **outcome}, indent=2) if args.json else render_outcome(outcome))
+    output.emit(args, {**started, **outcome}, lambda: render_outcome(outcome))
     return 0 if outcome["outcome"] == "completed" else 1
