@@ -147,7 +147,12 @@ async def run_bench(stack: LocalStack, pending: int, rounds: int) -> dict[str, A
         transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-                signed = await http.post("/console/sign-in", data={"token": token})
+                form = await http.get("/console/sign-in")
+                csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+                assert csrf is not None, "the sign-in page has no CSRF token"
+                signed = await http.post(
+                    "/console/sign-in", data={"token": token, "csrf": csrf.group(1)}
+                )
                 if signed.status_code != 303:
                     raise RuntimeError(f"sign-in refused: {signed.status_code} {signed.text}")
                 await http.get("/console/")  # warm: first OPA and Temporal connections

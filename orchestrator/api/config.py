@@ -5,6 +5,7 @@
 | ORCH_API_TOKENS | - | `token:identity,token:identity` (plain tokens; handy for dev and tests) |
 | ORCH_API_CONFIG | - | YAML: `tokens` (SHA-256 digests), `events` (see deploy/api.example.yaml) |
 | ORCH_API_MAX_BODY_BYTES | 262144 | larger request bodies are refused with 413 |
+| ORCH_CONSOLE_MAX_UPLOAD_BYTES | 67108864 | the largest audit export the console verifies |
 | ORCH_API_AUTH_FAILURE_LIMIT | 10 | wrong bearer tokens one client address may send per window |
 | ORCH_API_AUTH_FAILURE_WINDOW | 60 | that window in seconds (sliding); past the limit: 429 |
 | ORCH_CONSOLE_SECRET | random | signs console session cookies; unset: new per start |
@@ -47,6 +48,7 @@ from orchestrator.governed.model import (
 )
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+DEFAULT_CONSOLE_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 DEFAULT_CONSOLE_SESSION_SECONDS = 8 * 3600.0
 MIN_CONSOLE_SECRET_LENGTH = 32
 EVENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -177,6 +179,8 @@ class ApiConfig:
     # every session (nothing else remembers them).
     console_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     console_session_seconds: float = DEFAULT_CONSOLE_SESSION_SECONDS
+    # The console's audit upload (an export of a busy week is megabytes).
+    console_max_upload_bytes: int = DEFAULT_CONSOLE_MAX_UPLOAD_BYTES
 
     def identify(self, token: str) -> str | None:
         """The identity of a bearer token, or None; constant time over every known token."""
@@ -209,6 +213,9 @@ class ApiConfig:
         lifetime = _positive(
             env, "ORCH_CONSOLE_SESSION_SECONDS", DEFAULT_CONSOLE_SESSION_SECONDS, float
         )
+        upload = _positive(
+            env, "ORCH_CONSOLE_MAX_UPLOAD_BYTES", DEFAULT_CONSOLE_MAX_UPLOAD_BYTES, int
+        )
         secret = env.get("ORCH_CONSOLE_SECRET", "").strip()
         if secret and len(secret) < MIN_CONSOLE_SECRET_LENGTH:
             raise ConfigError(
@@ -222,6 +229,7 @@ class ApiConfig:
             auth_failure_limit=int(failures),
             auth_failure_window_seconds=window,
             console_session_seconds=lifetime,
+            console_max_upload_bytes=int(upload),
             console_secret=secret or secrets.token_urlsafe(32),
         )
 

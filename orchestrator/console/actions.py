@@ -30,26 +30,42 @@ from orchestrator.policy.contract import ApprovalDecision
 
 router = APIRouter(include_in_schema=False)
 
+SIGN_IN_FORM_REFUSED = (
+    "This sign-in form expired or did not come from this console: sign in again below."
+)
 FORM_REFUSED = (
     "This form did not come from your console session (it expired, or another site sent "
     "it): reload the page and try again."
 )
 
 
+def _sign_in_page(request: Request, status: int = 200, error: str = "") -> Response:
+    """The sign-in form with a fresh CSRF token, and its nonce in the page's cookie."""
+    sessions = console_of(request).sessions
+    nonce, csrf = sessions.sign_in_form(request)
+    page = render("sign_in.html", status, viewer=None, error=error, csrf=csrf)
+    sessions.set_sign_in_cookie(request, page, nonce)
+    return page
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_page(request: Request) -> Response:
-    return render("sign_in.html", viewer=None, error="")
+    return _sign_in_page(request)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
-async def sign_in(request: Request, token: Annotated[str, Form()] = "") -> Response:
+async def sign_in(
+    request: Request,
+    token: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     console = console_of(request)
-    if not same_origin(request):
-        return render("sign_in.html", 403, viewer=None, error=FORM_REFUSED)
+    if not same_origin(request) or not console.sessions.sign_in_form_ok(request, csrf):
+        return _sign_in_page(request, 403, SIGN_IN_FORM_REFUSED)
     try:
         identity = console.sessions.sign_in(request, token.strip())
     except SignInRefused as refused:
-        page = render("sign_in.html", refused.status, viewer=None, error=str(refused))
+        page = _sign_in_page(request, refused.status, str(refused))
         if refused.retry_after is not None:
             page.headers["Retry-After"] = str(refused.retry_after)
         return page

@@ -34,3 +34,9 @@ def install(app: FastAPI, settings: Settings, config: ApiConfig) -> None:
     app.include_router(router, include_in_schema=False)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_required)
+
+
+def body_limits(config: ApiConfig) -> dict[str, int]:
+    """The console's paths whose request bodies have their own limit (the API's BodyLimit):
+    an uploaded audit export is megabytes where an API request is kilobytes."""
+    return {"/console/audit/verify": config.console_max_upload_bytes}

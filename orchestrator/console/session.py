@@ -7,7 +7,10 @@ the browser alone enforces. Signed-out session ids are remembered (in memory, un
 would have expired anyway), so a copy of the cookie taken before sign-out is refused too.
 
 A form's CSRF token is HMAC(secret, session id): it changes with every session, and a
-page of another origin can neither read it nor (SameSite=Strict) send the cookie.
+page of another origin can neither read it nor (SameSite=Strict) send the cookie. The
+sign-in form, which comes before any session, carries HMAC(secret, nonce) of a nonce
+the sign-in page sets in its own short-lived cookie (double submit): another site can
+neither make the browser sign in with the attacker's token (login CSRF) nor read the form.
 Wrong tokens at sign-in count against the API's own per-address limiter.
 """
 
@@ -28,6 +31,8 @@ from orchestrator.api.auth import FailedAuthLimiter, client_key
 from orchestrator.api.config import ApiConfig
 
 COOKIE = "orch_console"
+SIGN_IN_COOKIE = "orch_console_sign_in"
+SIGN_IN_SECONDS = 15 * 60
 PATH = "/console"
 SALT = "orchestrator.console.session"
 
@@ -135,6 +140,32 @@ class Sessions:
         self._ended = {sid: until for sid, until in self._ended.items() if until > now}
         self._ended[viewer.session_id] = viewer.issued_at + self.lifetime
         response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict")
+
+    def sign_in_form(self, request: Request) -> tuple[str, str]:
+        """A new nonce for the sign-in page's cookie, and the CSRF token its form carries."""
+        nonce = secrets.token_urlsafe(16)
+        return nonce, self._sign_in_token(nonce)
+
+    def set_sign_in_cookie(self, request: Request, response: Response, nonce: str) -> None:
+        response.set_cookie(
+            SIGN_IN_COOKIE,
+            nonce,
+            max_age=SIGN_IN_SECONDS,
+            path=PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+
+    def sign_in_form_ok(self, request: Request, given: str | None) -> bool:
+        """The sign-in form came from our sign-in page, in this browser."""
+        nonce = request.cookies.get(SIGN_IN_COOKIE)
+        if not nonce or not isinstance(given, str):
+            return False
+        return hmac.compare_digest(self._sign_in_token(nonce), given)
+
+    def _sign_in_token(self, nonce: str) -> str:
+        return hmac.new(self._secret, f"sign-in:{nonce}".encode(), hashlib.sha256).hexdigest()
 
     def csrf_token(self, session_id: str) -> str:
         return hmac.new(self._secret, f"csrf:{session_id}".encode(), hashlib.sha256).hexdigest()

@@ -52,11 +52,17 @@ def browser(web: FastAPI) -> Browser:
         transport = httpx.ASGITransport(app=web)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
             if identity is not None:
-                signed = await http.post("/console/sign-in", data={"token": TOKENS[identity]})
+                signed = await sign_in(http, TOKENS[identity])
                 assert signed.status_code == 303, signed.text
             yield http
 
     return open_browser
+
+
+async def sign_in(http: httpx.AsyncClient, token: str) -> httpx.Response:
+    """Sign in as a person does: the sign-in page (its cookie and CSRF token), then the form."""
+    page = await http.get("/console/sign-in")
+    return await http.post("/console/sign-in", data={"token": token, "csrf": csrf_of(page.text)})
 
 
 def csrf_of(page: str) -> str:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from orchestrator.console.session import COOKIE
 from tests.api.conftest import TOKENS
-from tests.console.conftest import BASE_URL, Browser, csrf_of
+from tests.console.conftest import BASE_URL, Browser, csrf_of, sign_in
 
 
 async def test_sign_in_page_has_the_form(browser: Browser) -> None:
@@ -27,7 +27,7 @@ async def test_sign_in_with_a_token_sets_a_strict_cookie_and_opens_the_inbox(
     browser: Browser,
 ) -> None:
     async with browser() as http:
-        signed = await http.post("/console/sign-in", data={"token": TOKENS["bob"]})
+        signed = await sign_in(http, TOKENS["bob"])
         assert signed.status_code == 303
         assert signed.headers["location"] == "/console/"
         cookie = signed.headers["set-cookie"]
@@ -44,7 +44,7 @@ async def test_sign_in_with_a_token_sets_a_strict_cookie_and_opens_the_inbox(
 
 async def test_cookie_is_secure_over_https(browser: Browser) -> None:
     async with browser(base_url="https://console.test") as http:
-        signed = await http.post("/console/sign-in", data={"token": TOKENS["bob"]})
+        signed = await sign_in(http, TOKENS["bob"])
     assert signed.status_code == 303
     assert "secure" in signed.headers["set-cookie"].lower()
 
@@ -53,15 +53,15 @@ async def test_a_wrong_token_is_refused_and_counts_against_the_address(
     browser: Browser, web: FastAPI
 ) -> None:
     async with browser() as http:
-        refused = await http.post("/console/sign-in", data={"token": "not-a-token"})
+        refused = await sign_in(http, "not-a-token")
         assert refused.status_code == 401
         assert "That token is not valid" in refused.text
-        assert COOKIE not in refused.headers.get("set-cookie", "")
+        assert COOKIE + "=" not in refused.headers.get("set-cookie", "")
         assert "not-a-token" not in refused.text
         # The API's limiter: its limit of wrong tokens, then even a right one is refused.
         for _ in range(web.state.auth_limiter.limit - 1):
-            await http.post("/console/sign-in", data={"token": "still-wrong"})
-        limited = await http.post("/console/sign-in", data={"token": TOKENS["bob"]})
+            await sign_in(http, "still-wrong")
+        limited = await sign_in(http, TOKENS["bob"])
         assert limited.status_code == 429
         assert int(limited.headers["retry-after"]) >= 1
         # ... and the API refuses the address too: one limiter for both.
@@ -150,3 +150,21 @@ async def test_static_files_are_the_projects_own(browser: Browser) -> None:
 async def test_the_console_is_not_in_the_api_document(web: FastAPI) -> None:
     paths = web.openapi()["paths"]
     assert paths and not [path for path in paths if path.startswith("/console")]
+
+
+async def test_a_sign_in_form_not_from_our_sign_in_page_is_refused(browser: Browser) -> None:
+    """Login CSRF: another site posting its own token into our form would sign the victim
+    in as the attacker. The form's token is bound to the sign-in page's cookie."""
+    async with browser() as http:
+        bare = await http.post("/console/sign-in", data={"token": TOKENS["bob"]})
+        page = await http.get("/console/sign-in")
+        forged = await http.post(
+            "/console/sign-in", data={"token": TOKENS["bob"], "csrf": "0" * 64}
+        )
+        csrf = csrf_of(page.text)
+    async with browser() as other:  # a token copied from another browser's page
+        copied = await other.post("/console/sign-in", data={"token": TOKENS["bob"], "csrf": csrf})
+    for refused in (bare, forged, copied):
+        assert refused.status_code == 403
+        assert "sign-in form expired or did not come from this console" in refused.text
+        assert COOKIE + "=" not in refused.headers.get("set-cookie", "")

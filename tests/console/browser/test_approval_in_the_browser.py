@@ -239,6 +239,11 @@ async def test_the_inbox_and_a_run_page_read_at_phone_width(
     console.element(DECIDE_FORM)
     console.screenshot("run-phone")
     assert sticking_out(console) == [], "the run page fits 390 px"
+    sideways = console.driver.execute_script(
+        "return [...document.querySelectorAll('.scroll')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).length"
+    )
+    assert sideways == 0, "each table row is a card at 390 px: nothing scrolls sideways"
 
 
 async def test_every_control_has_an_accessible_label(console: Console, runs: Requests) -> None:
