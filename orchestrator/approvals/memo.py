@@ -90,3 +90,23 @@ def next_escalation(
 def memo_value(entries: list[WaitingEntry]) -> list[dict[str, Any]]:
     """The memo's value: plain JSON, so any reader (or the Temporal UI) can decode it."""
     return [asdict(entry) for entry in entries]
+
+
+def current_details(entries: list[WaitingEntry]) -> str:
+    """What the Temporal UI shows as the run's current details (Markdown): what waits, its
+    progress and deadline, or "" once nothing does. Metadata, not a command: setting it
+    never changes history."""
+    lines = []
+    for entry in entries:
+        where = f" at `{entry.step}`" if entry.step else ""
+        roles = ", ".join(entry.roles) or "any approver"
+        line = (
+            f"**Waiting for approval**{where}: {entry.subject} - "
+            f"{len(entry.approved_by)} of {entry.quorum} approvals ({roles}); "
+            f"deadline {entry.deadline or '-'}"
+        )
+        if entry.next_escalation:
+            step = entry.next_escalation
+            line += f"; next escalation: {step.action} at {step.at}"
+        lines.append(line)
+    return "\n\n".join(lines)

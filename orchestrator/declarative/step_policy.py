@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from orchestrator.approvals import digest
 from orchestrator.approvals.gate import ApprovalGate
-from orchestrator.approvals.memo import MEMO_KEY, memo_value
+from orchestrator.approvals.memo import MEMO_KEY, current_details, memo_value
 from orchestrator.approvals.model import REJECT
 from orchestrator.declarative.model import (
     DEFAULT_APPROVAL_TIMEOUT_SECONDS,
@@ -243,6 +243,7 @@ class StepPolicy:
             if approval.status == "pending"
         ]
         workflow.upsert_memo({MEMO_KEY: memo_value(waiting)})
+        workflow.set_current_details(current_details(waiting))
 
     def _ref(self) -> WorkflowRef:
         info = workflow.info()

@@ -14,7 +14,12 @@ with workflow.unsafe.imports_passed_through():
 
     from orchestrator.approvals import digest
     from orchestrator.approvals.gate import BOUND_APPROVALS, NOTIFY_ON_REQUEST, ApprovalGate
-    from orchestrator.approvals.memo import APPROVAL_MEMO, MEMO_KEY, memo_value
+    from orchestrator.approvals.memo import (
+        APPROVAL_MEMO,
+        MEMO_KEY,
+        current_details,
+        memo_value,
+    )
     from orchestrator.approvals.model import REJECT, ApprovalRequest
     from orchestrator.approvals.updates import ApprovalUpdates
     from orchestrator.governed.model import (
@@ -273,6 +278,7 @@ class GovernedWorkflow(ApprovalUpdates):
         """What waits, in the memo (orchestrator/approvals/memo.py); [] once decided."""
         waiting = [self.approval.entry()] if self.approval.status == "pending" else []
         workflow.upsert_memo({MEMO_KEY: memo_value(waiting)})
+        workflow.set_current_details(current_details(waiting))
 
     def approval_gate(self, request: ApprovalRequest) -> ApprovalGate:
         """The run's one approval: the `approve` and `reject` updates decide it."""

@@ -29,6 +29,16 @@ async def listed_memo(client: Client, handle: WorkflowHandle[Any, Any]) -> list[
     return []
 
 
+async def current_details_of(handle: WorkflowHandle[Any, Any]) -> str:
+    """What the Temporal UI reads: the run's metadata query."""
+    metadata = await handle.query("__temporal_workflow_metadata")
+    return str(getattr(metadata, "current_details", None) or _field(metadata))
+
+
+def _field(metadata: Any) -> str:
+    return metadata.get("currentDetails", "") if isinstance(metadata, dict) else ""
+
+
 async def memo_becomes(
     client: Client, handle: WorkflowHandle[Any, Any], check: Any, what: str
 ) -> list[dict[str, Any]]:
@@ -50,6 +60,10 @@ async def test_a_governed_runs_memo_says_what_waits_and_who_approved(
         assert waiting["digest"].startswith("sha256:") and waiting["reasons"]
         assert waiting["policy_revision"] and waiting["exclude_requester"] is True
         assert waiting["step"] == "" and waiting["run_id"] == (await handle.describe()).run_id
+        # The Temporal UI's "current details" of the run say the same in a line.
+        details = await current_details_of(handle)
+        assert details.startswith("**Waiting for approval**: " + DEPLOY)
+        assert "0 of 2 approvals (approver, security)" in details
 
         await decide(handle, "approve", "bob", "first of two")
         [counted] = await memo_becomes(
@@ -60,6 +74,7 @@ async def test_a_governed_runs_memo_says_what_waits_and_who_approved(
         await decide(handle, "approve", "carol", "second of two")
         await handle.result()
         assert await listed_memo(client, handle) == []
+        assert await current_details_of(handle) == ""
         described = await handle.describe()
         assert described.typed_search_attributes.get(APPROVAL_STATUS) == "approved"
 
