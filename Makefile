@@ -37,13 +37,13 @@ browser: ## Debian's chromium + chromium-driver for the console's browser tests 
 	@tools/browser/install.sh
 
 ## --- the local stack ----------------------------------------------------------
-up: setup ## start Temporal, OPA and Jaeger in the background (idempotent)
+up: setup ## start Temporal, OPA and Jaeger (and a codec server when encrypting); no worker
 	@$(DEVSTACK) up
 
 down: ## stop the local stack, leaving no process behind
 	@test -x $(PY) && $(DEVSTACK) down || true
 
-status: ## show each service, healthy or not, with its URL
+status: ## show each service, healthy or not, with its URL, and the workers polling
 	@$(DEVSTACK) status
 
 logs: ## print the last lines of each service's log (LINES=40)
@@ -51,11 +51,16 @@ logs: ## print the last lines of each service's log (LINES=40)
 
 run-server: up ## the old demo's name for `make up`
 
-run-worker worker: up ## run a worker in the foreground against the local stack
+# Not `worker: up`: up would say "no worker is polling", right before this one starts.
+worker: setup ## run a worker in the foreground against the local stack (Ctrl-C stops it)
+	@$(DEVSTACK) up --starting-worker
 	@$(CLIENT_ENV) $(ORCH) worker
 
+run-worker: worker ## the old demo's name for `make worker`
+
 ## --- the demo -----------------------------------------------------------------
-demo: up ## the story end to end on the local stack (see README)
+demo: setup ## the story end to end on the local stack, with a background worker (see README)
+	@$(DEVSTACK) up --starting-worker
 	@$(CLIENT_ENV) $(PY) -m orchestrator.devstack.demo
 
 ## --- tests --------------------------------------------------------------------

@@ -25,7 +25,7 @@
 | ORCH_NOTIFY_WEBHOOK | - | URL that approval requests and escalation notices are POSTed to |
 | ORCH_CONSOLE_URL | - | the console's address, linked from escalation notices |
 | ORCH_CODEC_TOKENS | - | bearer tokens the codec server answers (comma-separated) |
-| ORCH_WORKER_SERVICE_NAME | orchestrator-worker | the worker's service in Jaeger (`trace`) |
+| ORCH_WORKER_SERVICE_NAME | orchestrator-worker | the worker's service in Jaeger (`trace`) and the `service_name` label of its metrics |
 """
 
 from __future__ import annotations

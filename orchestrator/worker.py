@@ -81,7 +81,8 @@ def load_keyring(settings: Settings) -> Keyring | None:
 
 async def run_worker(settings: Settings) -> None:
     runtime = create_runtime(
-        f"{settings.metrics_host}:{settings.metrics_port}" if settings.metrics_port else None
+        f"{settings.metrics_host}:{settings.metrics_port}" if settings.metrics_port else None,
+        service_name=settings.worker_service_name,
     )
     try:
         client = await connect(settings.temporal, runtime=runtime)

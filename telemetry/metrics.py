@@ -1,16 +1,18 @@
 """Prometheus metrics through Temporal's runtime, so one port serves the SDK's and ours.
 
 The worker's `/metrics` carries Temporal's own series (`temporal_*`, latencies in ms) and
-the policy gate's:
+the policy gate's, every one labelled `service_name` with the worker's service name
+(ORCH_WORKER_SERVICE_NAME, default orchestrator-worker: the name its spans carry too), and
+every counter named with the `_total` suffix Prometheus and OpenMetrics expect:
 
-- `orchestrator_policy_decisions{action, outcome}` counter; outcome is allow, deny or
+- `orchestrator_policy_decisions_total{action, outcome}` counter; outcome is allow, deny or
   approval_required.
 - `orchestrator_policy_decision_latency{action}` histogram in **milliseconds** (float, so
   sub-millisecond OPA answers keep their resolution), the unit Temporal's own latency
   histograms use on the same endpoint.
-- `orchestrator_policy_errors{error_class}` counter; classes are the policy client's:
+- `orchestrator_policy_errors_total{error_class}` counter; classes are the policy client's:
   unreachable, timeout, server_error, rejected, undefined, malformed.
-- `orchestrator_policy_shadow_decisions{action, verdict}` counter; verdict is agree,
+- `orchestrator_policy_shadow_decisions_total{action, verdict}` counter; verdict is agree,
   disagree or error: how often the candidate (shadow) policy would have decided otherwise.
 
 Labels are only these code-defined names, never request data, so cardinality stays small.
@@ -33,12 +35,17 @@ from temporalio.runtime import (
 
 from telemetry.logs import core_logger
 
+# The names code records under; Prometheus shows each counter with `_total` appended.
 DECISIONS = "orchestrator_policy_decisions"
 DECISION_LATENCY = "orchestrator_policy_decision_latency"
 ERRORS = "orchestrator_policy_errors"
 SHADOW_DECISIONS = "orchestrator_policy_shadow_decisions"
 
 OUTCOMES = ("allow", "deny", "approval_required")
+# What `service_name` says when the caller names no service (Settings.worker_service_name's
+# default). Temporal's own default, "temporal-core-sdk", says nothing about which process.
+DEFAULT_SERVICE_NAME = "orchestrator-worker"
+
 ERROR_CLASSES = ("unreachable", "timeout", "server_error", "rejected", "undefined", "malformed")
 
 # Temporal core gives metrics it does not know buckets of 50 ms to 10 s, blind to OPA
@@ -46,9 +53,11 @@ ERROR_CLASSES = ("unreachable", "timeout", "server_error", "rejected", "undefine
 DECISION_LATENCY_BUCKETS_MS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 1000.0)
 
 
-def create_runtime(prometheus_bind_address: str | None) -> Runtime:
+def create_runtime(
+    prometheus_bind_address: str | None, *, service_name: str = DEFAULT_SERVICE_NAME
+) -> Runtime:
     """A runtime that forwards the SDK core's logs to Python logging and, given `host:port`,
-    serves Prometheus there (`/metrics`).
+    serves Prometheus there (`/metrics`), every series labelled `service_name=service_name`.
 
     A Runtime owns a thread pool and, with Prometheus, a listening port: create one per
     process and pass it to `Client.connect(runtime=...)`.
@@ -57,9 +66,19 @@ def create_runtime(prometheus_bind_address: str | None) -> Runtime:
     if prometheus_bind_address:
         metrics = PrometheusConfig(
             bind_address=prometheus_bind_address,
+            counters_total_suffix=True,
             histogram_bucket_overrides={DECISION_LATENCY: DECISION_LATENCY_BUCKETS_MS},
         )
-    return Runtime(telemetry=TelemetryConfig(logging=core_logging(), metrics=metrics))
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=core_logging(),
+            metrics=metrics,
+            # The core's attached service name is always "temporal-core-sdk"; the same label
+            # as a global tag carries ours instead (and only once).
+            attach_service_name=False,
+            global_tags={"service_name": service_name},
+        )
+    )
 
 
 def core_logging() -> LoggingConfig:

@@ -15,7 +15,8 @@ the CLI) proves no requester. Wrong bearer tokens are limited per client address
 
 This module builds the app (`create_app`) and answers health and readiness; the `/v1`
 routes are in orchestrator/api/routes/. The web console (orchestrator/console/) is
-mounted under /console, outside the OpenAPI document.
+mounted under /console, outside the OpenAPI document; the API's docs pages (/docs,
+/redoc) are served from local files (orchestrator/api/docs.py).
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from temporalio.client import Client
 
 from orchestrator import __version__
-from orchestrator.api import errors
+from orchestrator.api import docs, errors
 from orchestrator.api.auth import FailedAuthLimiter
 from orchestrator.api.config import ApiConfig
 from orchestrator.api.dependencies import state
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.models import Health
 from orchestrator.api.routes import V1
+from orchestrator.api.span_names import RouteSpanName, span_details
 from orchestrator.api.temporal import Temporal
 from orchestrator.config import Settings
 
@@ -76,6 +78,9 @@ def create_app(settings: Settings, config: ApiConfig, *, client: Client | None =
         description="Start, decide and inspect policy-governed workflows; events become "
         "workflow starts. Authenticate with `Authorization: Bearer <token>`.",
         lifespan=lifespan,
+        # FastAPI's pages load Swagger UI and ReDoc from CDNs; ours are served from here.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.api_config = config
@@ -88,14 +93,22 @@ def create_app(settings: Settings, config: ApiConfig, *, client: Client | None =
     for router in V1:
         app.include_router(router, tags=["v1"])
     app.include_router(health)
+    docs.install(app)
     errors.install(app)
     # Imported here: the console imports API modules, and importing any of them first
     # runs this package's __init__, which imports this module.
+    from orchestrator.console.app import body_limits
     from orchestrator.console.app import install as install_console
 
     install_console(app, settings, config)
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, by_path=body_limits(config))
+    app.add_middleware(RouteSpanName)
     # Outermost of ours: the server span (continuing an incoming traceparent) is current
-    # for everything below, including the Temporal start the interceptor propagates.
-    app.add_middleware(OpenTelemetryMiddleware, exclude_spans=["receive", "send"])
+    # for everything below, including the Temporal start the interceptor propagates. It is
+    # named after the route's template, so no workflow id ends up in a span name.
+    app.add_middleware(
+        OpenTelemetryMiddleware,
+        exclude_spans=["receive", "send"],
+        default_span_details=span_details(lambda: app.router.routes),
+    )
     return app

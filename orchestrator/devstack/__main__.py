@@ -1,4 +1,8 @@
-"""`python -m orchestrator.devstack up|down|status|logs|env|console`: what `make up` & co. run."""
+"""`python -m orchestrator.devstack up|down|status|logs|env|console`: what `make up` & co. run.
+
+`up` and `status` also say which workers poll the task queue (orchestrator/devstack/
+workers.py): `up` starts none, and without one nothing runs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from orchestrator.devstack import process
+from orchestrator.devstack import process, workers
 from orchestrator.devstack.services import Binaries, Ports, StackError, StackLayout
 from orchestrator.devstack.stack import DEFAULT_DATA, LocalStack, default_stack
 
@@ -17,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "down", "status", "logs", "env", "console"])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="state folder")
     parser.add_argument("--lines", type=int, default=40, help="log lines per service (logs)")
+    parser.add_argument(
+        "--starting-worker",
+        action="store_true",
+        help="up: the caller starts a worker next (`make worker`), so say nothing of workers",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "env":
@@ -32,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             for line in stack.up():
                 print(line)
             print(f"stack healthy in {time.monotonic() - started:.1f}s; `make down` stops it.")
+            if not args.starting_worker:
+                # `up` starts no worker: say so, and how to start one, unless one polls.
+                print(workers.describe(workers.polling(stack), None))
         elif args.command == "down":
             for line in stack.down():
                 print(line)
@@ -61,6 +73,10 @@ def print_status(stack: LocalStack) -> int:
         healthy &= service.healthy
         pid = f"pid {service.pid}" if service.running else "-"
         print(f"{service.name:<9} {word:<10} {pid:<11} {service.url}")
+    if healthy:
+        # Every worker Temporal sees (`make worker`'s included), not only the pid file's.
+        background = process.running_pid(stack.layout, "worker")
+        print(workers.describe(workers.polling(stack), background))
     return 0 if healthy else 1
 
 

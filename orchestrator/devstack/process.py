@@ -128,6 +128,15 @@ def proc_stat(pid: int) -> ProcessStat | None:
     return ProcessStat(pid, state=fields[0], pgrp=int(fields[2]), start_ticks=int(fields[19]))
 
 
+def command_line(pid: int) -> str:
+    """The process's arguments joined by spaces ("" when /proc cannot tell)."""
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
 def _reap(pid: int) -> None:
     """Collect the exit status of a child of ours, so it stops existing as a zombie."""
     with contextlib.suppress(ChildProcessError):

@@ -42,6 +42,7 @@ class Ports:
     jaeger_health: int = 13133
     worker_metrics: int = 9464
     api: int = 8080
+    codec: int = 8089
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Ports:
@@ -158,6 +159,11 @@ class StackLayout:
         """Development API (and console sign-in) tokens: one per directory person."""
         return self.root / "api-tokens.json"
 
+    @property
+    def codec_token(self) -> Path:
+        """The local Temporal UI's codec token: the secret segment of its codec endpoint."""
+        return self.root / "codec-token"
+
 
 def stack_services(
     ports: Ports,
@@ -165,8 +171,12 @@ def stack_services(
     binaries: Binaries,
     *,
     temporal_ui: bool = True,
+    codec_endpoint: str | None = None,
 ) -> list[ServiceSpec]:
-    """The stack in start order: Jaeger first so OPA's and Temporal's spans have a home."""
+    """The stack in start order: Jaeger first so OPA's and Temporal's spans have a home.
+
+    `codec_endpoint`: where the Temporal UI sends encrypted payloads to be shown decoded
+    (the codec service's URL, when payloads are encrypted)."""
     jaeger = ServiceSpec(
         name="jaeger",
         argv=[str(binaries.jaeger), "--config", str(JAEGER_CONFIG)],
@@ -237,6 +247,8 @@ def stack_services(
     if temporal_ui:
         temporal_argv += ["--ui-port", str(ports.temporal_ui)]
         temporal_ports.append(ports.temporal_ui)
+        if codec_endpoint:
+            temporal_argv += ["--ui-codec-endpoint", codec_endpoint]
     else:
         temporal_argv.append("--headless")
     temporal = ServiceSpec(
@@ -286,6 +298,21 @@ def api_service(ports: Ports, client_env: dict[str, str], tokens: dict[str, str]
         health_url=f"http://127.0.0.1:{ports.api}/healthz",
         url=f"http://127.0.0.1:{ports.api}/console/",
         ports=(ports.api,),
+        start_timeout=30.0,
+    )
+
+
+def codec_service(ports: Ports, client_env: dict[str, str], tokens: list[str]) -> ServiceSpec:
+    """`orchestrator codec-server` for the local Temporal UI, when payloads are encrypted
+    (ORCH_ENCRYPTION_KEYS_FILE, passed through from the caller's environment). CORS allows
+    the UI's origin (TEMPORAL_UI_URL, in both its loopback spellings)."""
+    return ServiceSpec(
+        name="codec",
+        argv=[sys.executable, "-m", "orchestrator", "codec-server", "--port", str(ports.codec)],
+        env={**client_env, "ORCH_CODEC_TOKENS": ",".join(tokens)},
+        health_url=f"http://127.0.0.1:{ports.codec}/healthz",
+        url=f"http://127.0.0.1:{ports.codec} (decodes for the Temporal UI)",
+        ports=(ports.codec,),
         start_timeout=30.0,
     )
 

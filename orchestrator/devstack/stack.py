@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from orchestrator.devstack.services import (
     StackError,
     StackLayout,
     api_service,
+    codec_service,
     stack_services,
     worker_service,
 )
@@ -30,10 +32,52 @@ class LocalStack:
     layout: StackLayout
     binaries: Binaries
     temporal_ui: bool = True
+    # Payloads encrypted with these keys: the stack adds a codec server for the UI.
+    encryption_keys_file: Path | None = None
 
     @property
     def services(self) -> list[ServiceSpec]:
-        return stack_services(self.ports, self.layout, self.binaries, temporal_ui=self.temporal_ui)
+        """The servers `up` starts: Jaeger, OPA, Temporal, and the codec server when
+        payloads are encrypted and the UI runs (it is the codec server's only client)."""
+        servers = stack_services(
+            self.ports,
+            self.layout,
+            self.binaries,
+            temporal_ui=self.temporal_ui,
+            codec_endpoint=self.codec_endpoint,
+        )
+        codec = self.codec
+        return servers if codec is None else [*servers, codec]
+
+    @property
+    def decodes_for_ui(self) -> bool:
+        """Whether the stack runs a codec server: payloads are encrypted and the UI runs."""
+        return self.encryption_keys_file is not None and self.temporal_ui
+
+    @property
+    def codec(self) -> ServiceSpec | None:
+        if not self.decodes_for_ui:
+            return None
+        env = {**self.client_env(), "ORCH_ENCRYPTION_KEYS_FILE": str(self.encryption_keys_file)}
+        return codec_service(self.ports, env, self.codec_tokens())
+
+    @property
+    def codec_endpoint(self) -> str | None:
+        """The UI's codec endpoint, the token its path's one segment: the dev server's UI
+        has no signed-in user, so no bearer token to send (orchestrator/codec/server.py)."""
+        if not self.decodes_for_ui or not self.layout.codec_token.exists():
+            return None  # `up` writes the token before it starts anything
+        return f"http://127.0.0.1:{self.ports.codec}/{self.layout.codec_token.read_text().strip()}"
+
+    def codec_tokens(self) -> list[str]:
+        """The UI's development token, and any the caller set in ORCH_CODEC_TOKENS."""
+        configured = os.environ.get("ORCH_CODEC_TOKENS", "").split(",")
+        own = (
+            [self.layout.codec_token.read_text().strip()]
+            if self.layout.codec_token.exists()
+            else []
+        )
+        return [*own, *(token.strip() for token in configured if token.strip())]
 
     @property
     def worker(self) -> ServiceSpec:
@@ -47,7 +91,8 @@ class LocalStack:
         for spec in [*self.services, self.worker, self.api]:
             if spec.name == name:
                 return spec
-        raise StackError(f"{name}: no such service (expected one of jaeger, opa, temporal).")
+        names = ", ".join(spec.name for spec in [*self.services, self.worker, self.api])
+        raise StackError(f"{name}: no such service (expected one of {names}).")
 
     def up(self) -> list[str]:
         lines = []
@@ -55,7 +100,26 @@ class LocalStack:
             lines.append(f"identities: wrote development approval keys to {self.layout.identities}")
         if write_development_tokens(self.layout.api_tokens, self.directory_people()):
             lines.append(f"api: wrote development sign-in tokens to {self.layout.api_tokens}")
-        return [*lines, *process.start_all(self.services, self.layout)]
+        if self.codec is not None and write_secret(self.layout.codec_token):
+            lines.append(f"codec: wrote the Temporal UI's codec token to {self.layout.codec_token}")
+        lines += process.start_all(self.services, self.layout)
+        return [*lines, *self.codec_notes()]
+
+    def codec_notes(self) -> list[str]:
+        """What to do when the UI cannot decode: a Temporal started before encryption was
+        configured keeps its UI without the codec endpoint until it restarts."""
+        endpoint = self.codec_endpoint
+        if endpoint is None:
+            return []
+        pid = process.running_pid(self.layout, "temporal")
+        if pid is None or endpoint in process.command_line(pid):
+            return [
+                f"codec: the Temporal UI shows payloads decoded by http://127.0.0.1:{self.ports.codec}"
+            ]
+        return [
+            "codec: Temporal was started before ORCH_ENCRYPTION_KEYS_FILE was set, so its UI "
+            "shows payloads encrypted; `make down && make up` restarts it with the codec endpoint"
+        ]
 
     def directory_people(self) -> list[str]:
         """Everyone in the policy directory: each gets a development key to approve with."""
@@ -78,7 +142,11 @@ class LocalStack:
 
     def down(self) -> list[str]:
         every = [self.api, self.worker, *reversed(self.services)]
-        return [process.stop(spec.name, self.layout) for spec in every]
+        lines = [process.stop(spec.name, self.layout) for spec in every]
+        # A codec server started while encryption was configured, though now it is not.
+        if self.codec is None and process.read_pid(self.layout, "codec") is not None:
+            lines.append(process.stop("codec", self.layout))
+        return lines
 
     def restart_worker(self) -> list[str]:
         """A fresh background worker, so it runs the code as it is now."""
@@ -142,8 +210,28 @@ DEFAULT_DATA = REPO_ROOT / ".data"
 
 
 def default_stack(data: Path = DEFAULT_DATA) -> LocalStack:
-    """The `make up` stack: ports from ORCH_*_PORT, state under .data/."""
-    return LocalStack(Ports.from_env(), StackLayout(root=data), Binaries.locate())
+    """The `make up` stack: ports from ORCH_*_PORT, state under .data/, and a codec server
+    for the UI when ORCH_ENCRYPTION_KEYS_FILE is set (a wrong path is the codec server's
+    start failure, quoted by `up`; `down` and `status` still work)."""
+    keys = os.environ.get("ORCH_ENCRYPTION_KEYS_FILE", "").strip()
+    return LocalStack(
+        Ports.from_env(),
+        StackLayout(root=data),
+        Binaries.locate(),
+        encryption_keys_file=Path(keys).resolve() if keys else None,
+    )
+
+
+def write_secret(path: Path) -> bool:
+    """A random token in `path`, readable by its owner only; False if the file exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # created private: never readable by others, not even for a moment
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(24) + "\n")
+    return True
 
 
 def write_development_tokens(path: Path, people: list[str]) -> bool:

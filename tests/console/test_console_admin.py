@@ -23,7 +23,6 @@ from temporalio.service import RPCError
 from orchestrator.api import ApiConfig
 from orchestrator.audit.runs import started_since
 from orchestrator.config import Settings
-from tests.api.conftest import api_env
 from tests.console.conftest import Browser, csrf_of, result_of
 from tests.schedules.cli import run_cli
 from tests.support import RunningWorker, poll
@@ -34,13 +33,7 @@ REPORT = "Generate the weekly usage report"
 # Between the candidate's approval threshold (5,000) and the enforcing one (10,000):
 # enforced it runs straight away, the candidate would have stopped it for approval.
 BETWEEN_THRESHOLDS = {"amount": 7000}
-
-
-@pytest.fixture
-def web_config() -> ApiConfig:
-    """Room for an export of the whole session's runs: the upload limit is a deployment's
-    setting (ORCH_API_MAX_BODY_BYTES), not what these pages are tested for."""
-    return ApiConfig.from_env({**api_env(), "ORCH_API_MAX_BODY_BYTES": str(64 * 1024 * 1024)})
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -322,3 +315,19 @@ async def test_export_verifies_and_a_one_byte_edit_is_reported_on_its_line(
             wrong = await dave.get("/console/audit/export", params=query)
             assert wrong.status_code == 422 and problem in html.unescape(wrong.text)
             assert "content-disposition" not in wrong.headers
+
+
+async def test_an_export_larger_than_an_api_body_may_be_uploaded_to_verify(
+    browser: Browser,
+) -> None:
+    """The audit upload has its own limit (ORCH_CONSOLE_MAX_UPLOAD_BYTES, 64 MiB): a week's
+    export is megabytes, while every other body keeps the API's 256 KiB."""
+    big = b"not an audit line\n" * (400 * 1024 // 18)
+    assert len(big) > ApiConfig().max_body_bytes
+    async with browser("dave") as dave:
+        page = await verify_upload(dave, big)
+        assert 'data-ok="false"' in page and "line 1" in page
+        refused = await dave.post(
+            "/v1/workflows", content=b"{" + b" " * len(big) + b"}", headers=JSON_BODY
+        )
+    assert refused.status_code == 413

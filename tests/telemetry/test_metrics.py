@@ -53,17 +53,19 @@ async def test_decisions_latency_and_errors_are_scraped_from_one_endpoint() -> N
     for verdict in ("agree", "agree", "disagree", "error"):
         metrics.record_shadow("workflow.start", verdict)
 
-    text = await scrape_until(f"http://127.0.0.1:{port}/metrics", "orchestrator_policy_errors")
+    text = await scrape_until(
+        f"http://127.0.0.1:{port}/metrics", "orchestrator_policy_errors_total"
+    )
 
-    assert "# TYPE orchestrator_policy_decisions counter" in text
+    assert "# TYPE orchestrator_policy_decisions_total counter" in text
     assert "# TYPE orchestrator_policy_decision_latency histogram" in text
-    assert "# TYPE orchestrator_policy_errors counter" in text
-    decisions = 'orchestrator_policy_decisions{action="workflow.start",outcome="allow"}'
+    assert "# TYPE orchestrator_policy_errors_total counter" in text
+    decisions = 'orchestrator_policy_decisions_total{action="workflow.start",outcome="allow"}'
     assert sample(text, decisions) == 2
-    deny = 'orchestrator_policy_decisions{action="workflow.start",outcome="deny"}'
+    deny = 'orchestrator_policy_decisions_total{action="workflow.start",outcome="deny"}'
     assert sample(text, deny) == 1
-    assert sample(text, 'orchestrator_policy_errors{error_class="unreachable"}') == 1
-    shadow = 'orchestrator_policy_shadow_decisions{action="workflow.start",verdict="%s"}'
+    assert sample(text, 'orchestrator_policy_errors_total{error_class="unreachable"}') == 1
+    shadow = 'orchestrator_policy_shadow_decisions_total{action="workflow.start",verdict="%s"}'
     assert [sample(text, shadow % v) for v in ("agree", "disagree", "error")] == [2, 1, 1]
     # Milliseconds, with buckets fine enough for sub-millisecond OPA answers.
     latency = 'orchestrator_policy_decision_latency_sum{action="workflow.start"}'
