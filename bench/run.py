@@ -7,7 +7,10 @@ share the machine's state, and reports a Markdown table and JSON (bench/results/
    client, the same with the shadow candidate asked concurrently, a new client per
    call, and OPA's own evaluation time (`?metrics=true`);
 2. end-to-end latency (start -> result) and throughput of the governed workflow vs the
-   same workflow with a no-op policy activity vs a bare workflow with as many activities;
+   same workflow with the gate removed ("ungoverned", bench/ungoverned.py: the honest
+   baseline every governance ratio is against), vs a no-op policy activity (the gate's
+   activity kept, OPA skipped), vs a bare workflow with as many activities; on the
+   dev server's SQLite file (as `make up` runs it) and again in memory;
 3. the governed workflow with tracing on vs off;
 4. governed throughput with 1, 2 and 4 worker processes.
 
@@ -37,6 +40,7 @@ from typing import Any
 from temporalio.client import Client
 
 from bench.bare import BARE_WORKFLOW
+from bench.ungoverned import UNGOVERNED_WORKFLOW
 from orchestrator import starts
 from orchestrator.config import OpaSettings, Settings
 from orchestrator.connection import connect
@@ -169,6 +173,18 @@ def governed_runner(client: Client, queue: str, key: IdentityKey) -> Runner:
     return run
 
 
+def ungoverned_runner(client: Client, queue: str) -> Runner:
+    async def run() -> Any:
+        return await client.execute_workflow(
+            UNGOVERNED_WORKFLOW,
+            GovernedRequest(task=TASK, requester="alice"),
+            id=f"bench-{uuid.uuid4().hex}",
+            task_queue=queue,
+        )
+
+    return run
+
+
 def bare_runner(client: Client, queue: str) -> Runner:
     async def run() -> Any:
         return await client.execute_workflow(
@@ -215,75 +231,126 @@ async def compare(runners: dict[str, Runner], sizes: Sizes) -> dict[str, dict[st
     }
 
 
-async def run_bench(stack: LocalStack, sizes: Sizes, outbox: Path) -> dict[str, Any]:
-    settings = Settings.from_env(stack.client_env())
-    client = await connect(settings.temporal)
-    alice = Keyring.load(settings.identity_keys_file).key("alice")
-    base = {**stack.client_env(), "ORCH_AGENT_OUTBOX": str(outbox), "ORCH_METRICS_PORT": "0"}
+class Bench:
+    """One stack's client, keys and worker environment."""
 
-    def env(queue: str, tracing: bool = False) -> dict[str, str]:
+    def __init__(self, stack: LocalStack, client: Client, outbox: Path) -> None:
+        settings = Settings.from_env(stack.client_env())
+        self.stack = stack
+        self.client = client
+        self.alice = Keyring.load(settings.identity_keys_file).key("alice")
+        self.base = {
+            **stack.client_env(),
+            "ORCH_AGENT_OUTBOX": str(outbox),
+            "ORCH_METRICS_PORT": "0",
+        }
+
+    @classmethod
+    async def on(cls, stack: LocalStack, outbox: Path) -> Bench:
+        settings = Settings.from_env(stack.client_env())
+        return cls(stack, await connect(settings.temporal), outbox)
+
+    def env(self, queue: str, tracing: bool = False) -> dict[str, str]:
         return {
-            **base,
+            **self.base,
             "TEMPORAL_TASK_QUEUE": queue,
             "OTEL_SDK_DISABLED": "false" if tracing else "true",
         }
 
-    report: dict[str, Any] = {
-        "policy_latency_ms": await policy_latency(stack.opa_url, sizes.decisions)
+    async def variants(self, sizes: Sizes) -> dict[str, dict[str, float]]:
+        """Governed vs the gate removed vs a no-op gate vs bare Temporal, interleaved."""
+        queues = {
+            name: f"bench-{name}-{uuid.uuid4().hex[:6]}"
+            for name in ("governed", "ungoverned", "noop-policy", "bare")
+        }
+        with (
+            worker_processes("governed", self.env(queues["governed"])),
+            worker_processes("ungoverned", self.env(queues["ungoverned"])),
+            worker_processes("noop-policy", self.env(queues["noop-policy"])),
+            worker_processes("bare", self.env(queues["bare"])),
+        ):
+            return await compare(
+                {
+                    "governed": governed_runner(self.client, queues["governed"], self.alice),
+                    "ungoverned": ungoverned_runner(self.client, queues["ungoverned"]),
+                    "noop-policy": governed_runner(self.client, queues["noop-policy"], self.alice),
+                    "bare": bare_runner(self.client, queues["bare"]),
+                },
+                sizes,
+            )
+
+    async def tracing(self, sizes: Sizes) -> dict[str, dict[str, float]]:
+        off, on = (f"bench-{name}-{uuid.uuid4().hex[:6]}" for name in ("untraced", "traced"))
+        with (
+            worker_processes("governed", self.env(off)),
+            worker_processes("governed", self.env(on, tracing=True)),
+        ):
+            return await compare(
+                {
+                    "tracing off": governed_runner(self.client, off, self.alice),
+                    "tracing on": governed_runner(self.client, on, self.alice),
+                },
+                sizes,
+            )
+
+    async def scaling(self, sizes: Sizes) -> dict[str, float]:
+        """Governed throughput with 1, 2, 4 ... worker processes on one queue."""
+        rates = {}
+        for count in sizes.worker_counts:
+            queue = f"bench-scale{count}-{uuid.uuid4().hex[:6]}"
+            with worker_processes("governed", self.env(queue), count):
+                run = governed_runner(self.client, queue, self.alice)
+                await run()
+                samples = [await throughput(run, sizes.throughput_batch) for _ in range(2)]
+                rates[str(count)] = statistics.median(samples)
+        return rates
+
+
+async def run_bench(stack: LocalStack, sizes: Sizes, outbox: Path) -> dict[str, Any]:
+    """The parts measured on the stack `make up` runs: Temporal on its SQLite file."""
+    bench = await Bench.on(stack, outbox)
+    return {
+        "policy_latency_ms": await policy_latency(stack.opa_url, sizes.decisions),
+        "variants": await bench.variants(sizes),
+        "tracing": await bench.tracing(sizes),
     }
 
-    queues = {
-        name: f"bench-{name}-{uuid.uuid4().hex[:6]}"
-        for name in ("governed", "noop-policy", "bare", "traced")
+
+async def run_bench_in_memory(stack: LocalStack, sizes: Sizes, outbox: Path) -> dict[str, Any]:
+    """The parts measured with Temporal in memory, where SQLite writes do not bound them."""
+    bench = await Bench.on(stack, outbox)
+    return {
+        "variants_in_memory": await bench.variants(sizes),
+        "throughput_by_workers_per_s": await bench.scaling(sizes),
     }
-    with (
-        worker_processes("governed", env(queues["governed"])),
-        worker_processes("noop-policy", env(queues["noop-policy"])),
-        worker_processes("bare", env(queues["bare"])),
-        worker_processes("governed", env(queues["traced"], tracing=True)),
-    ):
-        report["variants"] = await compare(
-            {
-                "governed": governed_runner(client, queues["governed"], alice),
-                "noop-policy": governed_runner(client, queues["noop-policy"], alice),
-                "bare": bare_runner(client, queues["bare"]),
-            },
-            sizes,
-        )
-        report["tracing"] = await compare(
-            {
-                "tracing off": governed_runner(client, queues["governed"], alice),
-                "tracing on": governed_runner(client, queues["traced"], alice),
-            },
-            sizes,
-        )
-    scaling = {}
-    for count in sizes.worker_counts:
-        queue = f"bench-scale{count}-{uuid.uuid4().hex[:6]}"
-        with worker_processes("governed", env(queue), count):
-            run = governed_runner(client, queue, alice)
-            await run()
-            rates = [await throughput(run, sizes.throughput_batch) for _ in range(2)]
-            scaling[str(count)] = statistics.median(rates)
-    report["throughput_by_workers_per_s"] = scaling
-    return report
 
 
 def ratios(report: dict[str, Any]) -> dict[str, float]:
-    variants, traced = report["variants"], report["tracing"]
+    """Every governance ratio against the gate removed, per server mode, plus the rest."""
+    traced = report["tracing"]
     policy = report["policy_latency_ms"]
-    return {
+    found = {
         "decision with shadow / without, p50": policy["pooled_with_shadow"]["p50"]
         / policy["pooled"]["p50"],
-        "governed / noop-policy latency": variants["governed"]["latency_median_ms"]
-        / variants["noop-policy"]["latency_median_ms"],
-        "governed / bare throughput": variants["governed"]["throughput_median_per_s"]
-        / variants["bare"]["throughput_median_per_s"],
-        "tracing on / off throughput": traced["tracing on"]["throughput_median_per_s"]
+        "pooled decision p50 / OPA evaluation p50": policy["pooled"]["p50"]
+        / policy["opa_eval"]["p50"],
+        "tracing on / off throughput (file)": traced["tracing on"]["throughput_median_per_s"]
         / traced["tracing off"]["throughput_median_per_s"],
-        "tracing on / off latency": traced["tracing on"]["latency_median_ms"]
+        "tracing on / off latency (file)": traced["tracing on"]["latency_median_ms"]
         / traced["tracing off"]["latency_median_ms"],
     }
+    for mode, key in (("file", "variants"), ("memory", "variants_in_memory")):
+        variants = report[key]
+        base = variants["ungoverned"]
+        for name in ("governed", "noop-policy", "bare"):
+            row = variants[name]
+            found[f"{name} / ungoverned latency ({mode})"] = (
+                row["latency_median_ms"] / base["latency_median_ms"]
+            )
+            found[f"{name} / ungoverned throughput ({mode})"] = (
+                row["throughput_median_per_s"] / base["throughput_median_per_s"]
+            )
+    return found
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -296,16 +363,25 @@ def markdown(report: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "| workflow variant | median latency (ms) | p95 (ms) | throughput (wf/s) |",
-        "|---|---|---|---|",
+        "| workflow variant | server | median latency (ms) | p95 (ms) | throughput (wf/s) |",
+        "|---|---|---|---|---|",
     ]
-    for section in ("variants", "tracing"):
+    sections = (
+        ("variants", "SQLite file"),
+        ("variants_in_memory", "in memory"),
+        ("tracing", "SQLite file"),
+    )
+    for section, server in sections:
         for name, row in report[section].items():
             lines.append(
-                f"| {name} | {row['latency_median_ms']:.1f} | {row['latency_p95_ms']:.1f} "
-                f"| {row['throughput_median_per_s']:.1f} |"
+                f"| {name} | {server} | {row['latency_median_ms']:.1f} | "
+                f"{row['latency_p95_ms']:.1f} | {row['throughput_median_per_s']:.1f} |"
             )
-    lines += ["", "| worker processes | governed throughput (wf/s) |", "|---|---|"]
+    lines += [
+        "",
+        "| worker processes (in memory) | governed throughput (wf/s) |",
+        "|---|---|",
+    ]
     for count, rate in report["throughput_by_workers_per_s"].items():
         lines.append(f"| {count} | {rate:.1f} |")
     lines += ["", "| ratio | value |", "|---|---|"]
@@ -322,13 +398,21 @@ def machine() -> str:
 
 async def main_async(smoke: bool) -> dict[str, Any]:
     sizes = SMOKE if smoke else FULL
-    with tempfile.TemporaryDirectory() as folder:
-        stack = LocalStack(Ports.free(), StackLayout(Path(folder)), Binaries.locate(), False)
-        stack.up()
-        try:
-            report = await run_bench(stack, sizes, Path(folder) / "outbox")
-        finally:
-            stack.down()
+    report: dict[str, Any] = {}
+    for in_memory, part in ((False, run_bench), (True, run_bench_in_memory)):
+        with tempfile.TemporaryDirectory() as folder:
+            stack = LocalStack(
+                Ports.free(),
+                StackLayout(Path(folder)),
+                Binaries.locate(),
+                False,
+                temporal_in_memory=in_memory,
+            )
+            stack.up()
+            try:
+                report |= await part(stack, sizes, Path(folder) / "outbox")
+            finally:
+                stack.down()
     report["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report["machine"] = machine()
     report["sizes"] = asdict(sizes)

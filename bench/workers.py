@@ -5,6 +5,8 @@
 - governed: the product's worker (policy activity asks OPA over HTTP).
 - noop-policy: the same GovernedWorkflow, with `policy.decide` answering "allow" at once
   without OPA: what the governed workflow costs minus the policy call itself.
+- ungoverned: the governed workflow with the gate removed (bench/ungoverned.py): the
+  honest baseline of what governance costs.
 - bare: a plain workflow with the same number of activities (three no-ops): Temporal alone.
 """
 
@@ -18,6 +20,7 @@ from temporalio import activity
 from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow, noop
+from bench.ungoverned import UngovernedWorkflow
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.governed.activities import AgentActivities, Outbox
@@ -49,10 +52,18 @@ async def serve(variant: str) -> None:
             workflows=WORKFLOWS,
             activities=[allow_without_asking, agent.execute, agent.cleanup],
         )
+    elif variant == "ungoverned":
+        agent = AgentActivities(Outbox(settings.agent_outbox))
+        worker = Worker(
+            client,
+            task_queue=queue,
+            workflows=[UngovernedWorkflow],
+            activities=[agent.execute, agent.cleanup],
+        )
     elif variant == "bare":
         worker = Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop])
     else:
-        raise SystemExit(f"unknown variant {variant!r}: governed, noop-policy or bare")
+        raise SystemExit(f"unknown variant {variant!r}: governed, noop-policy, ungoverned or bare")
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, stopping.set)

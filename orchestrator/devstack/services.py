@@ -172,11 +172,13 @@ def stack_services(
     *,
     temporal_ui: bool = True,
     codec_endpoint: str | None = None,
+    temporal_in_memory: bool = False,
 ) -> list[ServiceSpec]:
     """The stack in start order: Jaeger first so OPA's and Temporal's spans have a home.
 
     `codec_endpoint`: where the Temporal UI sends encrypted payloads to be shown decoded
-    (the codec service's URL, when payloads are encrypted)."""
+    (the codec service's URL, when payloads are encrypted). `temporal_in_memory`: the dev
+    server keeps nothing on disk (benchmarks compare it with the SQLite file `up` uses)."""
     jaeger = ServiceSpec(
         name="jaeger",
         argv=[str(binaries.jaeger), "--config", str(JAEGER_CONFIG)],
@@ -234,8 +236,7 @@ def stack_services(
         str(ports.temporal_http),
         "--metrics-port",
         str(ports.temporal_metrics),
-        "--db-filename",
-        str(layout.temporal_db),
+        *([] if temporal_in_memory else ["--db-filename", str(layout.temporal_db)]),
         "--log-format",
         "json",
         "--log-level",

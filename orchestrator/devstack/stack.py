@@ -34,6 +34,8 @@ class LocalStack:
     temporal_ui: bool = True
     # Payloads encrypted with these keys: the stack adds a codec server for the UI.
     encryption_keys_file: Path | None = None
+    # Benchmarks only: Temporal without its SQLite file (see services.stack_services).
+    temporal_in_memory: bool = False
 
     @property
     def services(self) -> list[ServiceSpec]:
@@ -45,6 +47,7 @@ class LocalStack:
             self.binaries,
             temporal_ui=self.temporal_ui,
             codec_endpoint=self.codec_endpoint,
+            temporal_in_memory=self.temporal_in_memory,
         )
         codec = self.codec
         return servers if codec is None else [*servers, codec]

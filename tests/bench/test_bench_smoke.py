@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 
 from bench import inbox
-from bench.run import SMOKE, markdown, ratios, run_bench
+from bench.run import SMOKE, markdown, ratios, run_bench, run_bench_in_memory
 from orchestrator.devstack import LocalStack
 
 pytestmark = pytest.mark.integration
 
 
 async def test_bench_smoke_reports_every_part(stack: LocalStack, tmp_path: Path) -> None:
+    # Both parts on the session's stack: the harness is what is checked, not the server.
     report = await run_bench(stack, SMOKE, tmp_path / "outbox")
+    report |= await run_bench_in_memory(stack, SMOKE, tmp_path / "outbox")
     report.update(date="smoke", machine="test", ratios=ratios(report))
     assert set(report["policy_latency_ms"]) == {
         "pooled",
@@ -25,10 +27,12 @@ async def test_bench_smoke_reports_every_part(stack: LocalStack, tmp_path: Path)
         "new_client_per_call",
         "opa_eval",
     }
-    assert set(report["variants"]) == {"governed", "noop-policy", "bare"}
+    every = {"governed", "ungoverned", "noop-policy", "bare"}
+    assert set(report["variants"]) == set(report["variants_in_memory"]) == every
     assert set(report["throughput_by_workers_per_s"]) == {"1", "2"}
     table = markdown(report)
-    assert "| governed / bare throughput |" in table
+    assert "| governed / ungoverned latency (file) |" in table
+    assert "| governed / ungoverned throughput (memory) |" in table
 
 
 async def test_inbox_bench_smoke_times_the_pages_and_page_ones_parts(stack: LocalStack) -> None:
