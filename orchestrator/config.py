@@ -14,6 +14,8 @@
 | OPA_DECISION_PATH | orchestrator/main/decision | Data API path of the decision |
 | OPA_TIMEOUT_SECONDS | 2.0 | per-request timeout to OPA |
 | OPA_SHADOW_DECISION_PATH | shadow/main/decision | candidate policy asked beside it (`off`: none) |
+| OPA_POLICY_DIR | - | the policy files OPA watches: the worker warns when OPA serves stale policy |
+| OPA_LOG_FILE | - | OPA's log, where that warning finds OPA's load error |
 | JAEGER_QUERY_URL | http://127.0.0.1:16686 | Jaeger query API (trace viewer) |
 | ORCH_METRICS_PORT | 9464 | worker's Prometheus port (0 = off) |
 | ORCH_METRICS_HOST | 127.0.0.1 | interface it binds (0.0.0.0 in a container) |
@@ -25,7 +27,7 @@
 | ORCH_NOTIFY_WEBHOOK | - | URL that approval requests and escalation notices are POSTed to |
 | ORCH_CONSOLE_URL | - | the console's address, linked from escalation notices |
 | ORCH_CODEC_TOKENS | - | bearer tokens the codec server answers (comma-separated) |
-| ORCH_WORKER_SERVICE_NAME | orchestrator-worker | the worker's service in Jaeger (`trace`) and the `service_name` label of its metrics |
+| ORCH_WORKER_SERVICE_NAME | orchestrator-worker | its name in Jaeger and its metrics |
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class OpaSettings:
     timeout_seconds: float = 2.0
     # None: no candidate policy is evaluated.
     shadow_decision_path: str | None = "shadow/main/decision"
+    # Where OPA loads policy from and logs (local stack): to tell when it serves stale policy.
+    policy_dir: Path | None = None
+    log_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ class Settings:
             decision_path=text("OPA_DECISION_PATH", OpaSettings.decision_path).strip("/"),
             timeout_seconds=number("OPA_TIMEOUT_SECONDS", OpaSettings.timeout_seconds),
             shadow_decision_path=_shadow_path(env.get("OPA_SHADOW_DECISION_PATH")),
+            policy_dir=_path(env.get("OPA_POLICY_DIR")),
+            log_file=_path(env.get("OPA_LOG_FILE")),
         )
         return cls(
             temporal=temporal,
@@ -162,6 +169,10 @@ class Settings:
             f"{self.temporal.ui_url}/namespaces/{self.temporal.namespace}/workflows/{workflow_id}"
         )
         return f"{base}/{run_id}/history" if run_id else base
+
+
+def _path(raw: str | None) -> Path | None:
+    return Path(raw.strip()) if raw and raw.strip() else None
 
 
 def _shadow_path(raw: str | None) -> str | None:

@@ -22,6 +22,7 @@ from orchestrator.policy.activity import PolicyActivities
 from orchestrator.policy.client import OpaClient
 from orchestrator.policy.identity import IdentityError, Keyring
 from orchestrator.policy.shadow import ShadowEvaluator
+from orchestrator.policy.stale import PolicyWatch
 from telemetry.httpx_tracing import instrument_client
 from telemetry.metrics import PolicyMetrics, create_runtime
 
@@ -35,7 +36,11 @@ def build_worker(
 ) -> Worker:
     """The worker with every workflow and activity registered; tests build theirs the same way."""
     # traceparent reaches OPA, so OPA's own span joins the workflow's trace.
-    instrument_client(opa.http)
+    instrument_client(
+        opa.http,
+        enforcing_path=settings.opa.decision_path,
+        shadow_path=settings.opa.shadow_decision_path,
+    )
     shadow_path = settings.opa.shadow_decision_path
     policy = PolicyActivities(
         opa,
@@ -95,7 +100,9 @@ async def run_worker(settings: Settings) -> None:
             error,
         )
         raise SystemExit(1) from None
-    opa = OpaClient(settings.opa)
+    policy_dir = settings.opa.policy_dir
+    watch = PolicyWatch(policy_dir, settings.opa.log_file) if policy_dir else None
+    opa = OpaClient(settings.opa, watch=watch)
     metrics = PolicyMetrics(runtime.metric_meter)
     worker = build_worker(client, settings, opa, metrics)
     log.info(

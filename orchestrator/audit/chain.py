@@ -4,8 +4,17 @@ The entries of all runs (orchestrator/audit/entries.py) are chained: every entry
 `seq`, the previous entry's hash (`prev_hash`, 64 zeros for the first) and its own
 `hash`, the SHA-256 of its canonical JSON without `hash` (orchestrator/policy/canonical.py).
 A trailer (`kind: end`) closes the stream with the record count, so a cut tail shows too.
-The trailer's hash is the stream's head: stored elsewhere, it also catches a stream
-rewritten and re-hashed from scratch, which a hash chain alone (no secret) cannot.
+
+**The head** is one value: the hash of the last record, the one the trailer links to.
+The trailer states it as `head` (equal to its `prev_hash`), `audit export` prints it on
+stderr (the console sends it as `X-Audit-Head`), and `audit verify --head` checks it.
+Stored apart from the stream, it catches a stream rewritten and re-hashed from scratch,
+which a hash chain alone (no secret) cannot. The trailer's own hash is not the head: no
+line can state its own hash, so a head taken from it could never be read off the stream.
+What the head does not cover, the trailer's counts, verify checks against the stream
+itself (`count`, `unreadable_runs`); `exported_at` and `since` are informative only.
+Exports made before 2026-12-02 printed the trailer's own hash as the head; verify still
+accepts that value (it pins the whole stream, the trailer included).
 orchestrator/audit/verify.py checks a stream.
 
 Two line formats: `jsonl` (one entry a line) and `cloudevents` (one CloudEvents 1.0
@@ -89,7 +98,9 @@ def problem_runs(entries: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def head(entries: Sequence[dict[str, Any]]) -> str:
-    return str(entries[-1]["hash"]) if entries else GENESIS
+    """The stream's head: the hash of its last record (the trailer's `head`), see above."""
+    records = [entry for entry in entries if entry.get("kind") != EntryKind.END]
+    return str(records[-1]["hash"]) if records else GENESIS
 
 
 def lines(entries: Iterable[dict[str, Any]], form: ExportFormat) -> Iterator[str]:

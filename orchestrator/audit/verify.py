@@ -3,7 +3,8 @@
 Each entry's hash must match its content, its `prev_hash` the entry before it, `seq`
 must run without gaps, duplicates or going back, and the trailer (`kind: end`) must close
 the stream with the right count; a CloudEvents envelope must repeat its `data` exactly.
-Given the head stored at export, a stream rewritten and re-hashed from scratch shows too.
+Given the head stored at export (the last record's hash, which the trailer states as `head`;
+orchestrator/audit/chain.py), a stream rewritten and re-hashed from scratch shows too.
 See orchestrator/audit/chain.py for how the stream is made.
 """
 
@@ -87,9 +88,10 @@ def verify(stream: Iterable[str | bytes], expected_head: str | None = None) -> V
     _check_order(parsed, result)
     _check_links(parsed, result)
     _check_trailer(parsed, last_number, result)
-    if parsed:
-        result.head = parsed[-1].stored
-    if expected_head is not None and result.head != expected_head.strip().lower():
+    records = [line for line in parsed if line.entry.get("kind") != EntryKind.END]
+    if records:
+        result.head = records[-1].stored
+    if expected_head is not None and not _is_head(expected_head, result.head, parsed):
         at = parsed[-1].number if parsed else 1
         result.problems.append(
             Problem(
@@ -100,6 +102,15 @@ def verify(stream: Iterable[str | bytes], expected_head: str | None = None) -> V
         )
     result.problems.sort(key=lambda problem: problem.line)
     return result
+
+
+def _is_head(expected: str, head: str, parsed: list[_Line]) -> bool:
+    """The stored head names this stream: its last record's hash (chain.py, "The head").
+    Exports made before printed the trailer's own hash instead; it pins the whole stream
+    (the trailer links to every record), so a value stored then is accepted too."""
+    wanted = expected.strip().lower()
+    trailers = [line.stored for line in parsed if line.entry.get("kind") == EntryKind.END]
+    return wanted == head or wanted in trailers[:1]
 
 
 def _parse(number: int, raw: str | bytes, result: Verification) -> _Line | None:
@@ -240,6 +251,22 @@ def _check_trailer(parsed: list[_Line], last_number: int, result: Verification) 
                 trailer.number,
                 ProblemKind.TRUNCATED,
                 f"the trailer counts {count} records; the stream has {len(records)}",
+            )
+        )
+    # The head does not cover the trailer's own fields: its counts are checked here.
+    affected = {
+        (line.entry.get("workflow_id"), line.entry.get("run_id"))
+        for line in records
+        if line.entry.get("kind") == EntryKind.UNREADABLE or line.entry.get("unencodable")
+    }
+    unreadable = trailer.entry.get("unreadable_runs")
+    if unreadable is not None and unreadable != len(affected) and not explained:
+        result.problems.append(
+            Problem(
+                trailer.number,
+                ProblemKind.EDITED,
+                f"the trailer counts {unreadable} runs not exported faithfully;"
+                f" the stream marks {len(affected)}",
             )
         )
     if trailer.entry.get("head") != trailer.entry.get("prev_hash"):

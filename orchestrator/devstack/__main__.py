@@ -14,6 +14,7 @@ from pathlib import Path
 from orchestrator.devstack import process, workers
 from orchestrator.devstack.services import Binaries, Ports, StackError, StackLayout
 from orchestrator.devstack.stack import DEFAULT_DATA, LocalStack, default_stack
+from orchestrator.policy.load_errors import last_load_error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,9 +71,19 @@ def print_status(stack: LocalStack) -> int:
             word = "UNHEALTHY"
         else:
             word = "stopped"
-        healthy &= service.healthy
+        # OPA answers /health while it serves the policy it had before a refused edit.
+        load_error = (
+            last_load_error(process.log_file(stack.layout, "opa"))
+            if service.name == "opa" and service.running
+            else None
+        )
+        if load_error:
+            word = "STALE"
+        healthy &= service.healthy and not load_error
         pid = f"pid {service.pid}" if service.running else "-"
         print(f"{service.name:<9} {word:<10} {pid:<11} {service.url}")
+        if load_error:
+            print(f"{'':9} OPA refused the last edit and serves the policy it had: {load_error}")
     if healthy:
         # Every worker Temporal sees (`make worker`'s included), not only the pid file's.
         background = process.running_pid(stack.layout, "worker")

@@ -202,6 +202,8 @@ class LocalStack:
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_UI_URL": self.temporal_ui_url,
             "OPA_URL": self.opa_url,
+            "OPA_POLICY_DIR": str(self.layout.policies),
+            "OPA_LOG_FILE": str(process.log_file(self.layout, "opa")),
             "JAEGER_QUERY_URL": self.jaeger_query_url,
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_grpc_endpoint,
             "ORCH_IDENTITY_KEYS_FILE": str(self.layout.identities),

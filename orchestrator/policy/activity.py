@@ -76,6 +76,8 @@ class PolicyActivities:
             decision_id=decision.decision_id,
             revision=decision.policy_revision,
             opa_version=decision.opa_version,
+            step_path=policy_input.step.path if policy_input.step else "",
+            step_activity=policy_input.step.activity if policy_input.step else "",
         )
         activity.logger.info(
             "policy %s: %s (decision %s)", decision.action, decision.outcome, decision.decision_id

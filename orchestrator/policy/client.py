@@ -27,8 +27,10 @@ import httpx
 
 from orchestrator.config import OpaSettings
 from orchestrator.policy.contract import PolicyDecision, PolicyInput
+from orchestrator.policy.fingerprint import PolicyFingerprint
 from orchestrator.policy.normalize import normalize_input
 from orchestrator.policy.requirement import parse_requirement
+from orchestrator.policy.stale import PolicyWatch, StaleWatcher
 
 # The batch rule wraps this decision (policies/orchestrator/batch/batch.rego).
 DEFAULT_DECISION_PATH = OpaSettings.decision_path
@@ -95,19 +97,40 @@ def new_http_client(settings: OpaSettings) -> httpx.AsyncClient:
 
 
 class OpaClient:
-    def __init__(self, settings: OpaSettings, http: httpx.AsyncClient | None = None) -> None:
+    """Asks OPA. `watch`: the folder OPA watches, where this process can read it (the local
+    stack), so that a reload OPA refused is logged as stale policy (stale.py)."""
+
+    def __init__(
+        self,
+        settings: OpaSettings,
+        http: httpx.AsyncClient | None = None,
+        *,
+        watch: PolicyWatch | None = None,
+    ) -> None:
         self.settings = settings
         self.http = http or new_http_client(settings)
+        # The revision each decision records carries a digest of what OPA loaded.
+        self.fingerprint = PolicyFingerprint(settings.url, self.http)
+        self.stale = StaleWatcher(watch, self.fingerprint) if watch else None
 
     async def aclose(self) -> None:
+        if self.stale:
+            await self.stale.aclose()
+        await self.fingerprint.aclose()
         await self.http.aclose()
 
     async def decide(self, policy_input: PolicyInput) -> PolicyDecision:
         started = time.perf_counter()
-        body = await self.query(self.settings.decision_path, policy_input)
+        # metrics: whether OPA compiled the query for this answer (a change since).
+        body = await self._post(
+            self.settings.decision_path, encode_input(policy_input), metrics=True
+        )
         decision = parse_decision(body, self.settings.decision_path, policy_input.action)
+        revision = await self.fingerprint.revision(decision.policy_revision, body)
+        if self.stale:
+            self.stale.poll()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return replace(decision, evaluated_ms=round(elapsed_ms, 3))
+        return replace(decision, policy_revision=revision, evaluated_ms=round(elapsed_ms, 3))
 
     async def verdicts(self, inputs: list[PolicyInput]) -> list[Verdict]:
         """Allow and reasons for each input, in one request (policies/orchestrator/batch).
@@ -135,13 +158,14 @@ class OpaClient:
         """OPA's raw answer for `decision_path` (also the shadow policy's, shadow.py)."""
         return await self._post(decision_path, encode_input(policy_input))
 
-    async def _post(self, decision_path: str, content: bytes) -> Any:
+    async def _post(self, decision_path: str, content: bytes, *, metrics: bool = False) -> Any:
         url_path = f"/v1/data/{decision_path}"
         where = f"{self.settings.url}{url_path}"
+        params = {"provenance": "true", "metrics": "true"} if metrics else {"provenance": "true"}
         try:
             response = await self.http.post(
                 url_path,
-                params={"provenance": "true"},
+                params=params,
                 content=content,
                 headers={"Content-Type": "application/json"},
             )
@@ -278,7 +302,8 @@ def parse_decision(body: Any, decision_path: str, action: str) -> PolicyDecision
 
 
 def _revision(result: dict[str, Any], provenance: dict[str, Any]) -> str:
-    """The bundle revision OPA reports, else the version the policy states about itself."""
+    """The bundle revision OPA reports, else the version the policy states about itself.
+    OpaClient.decide adds the digest of what OPA loaded (fingerprint.py)."""
     bundles = provenance.get("bundles")
     if isinstance(bundles, dict):
         revisions = sorted(

@@ -38,7 +38,9 @@ class ShadowEvaluator:
         # In a bundle both packages share the bundle's revision; the candidate's own
         # policy_version is what tells candidates apart.
         stated = _stated_version(body)
-        return replace(candidate, policy_revision=stated) if stated else candidate
+        # The same digest of what OPA loaded as the enforcing decision's (fingerprint.py).
+        revision = await self.client.fingerprint.revision(stated or candidate.policy_revision, body)
+        return replace(candidate, policy_revision=revision)
 
 
 def compare(enforcing: PolicyDecision, answer: PolicyDecision | str) -> ShadowResult:

@@ -84,7 +84,8 @@ def test_an_intact_stream_verifies(entries: list[dict[str, Any]], form: ExportFo
     assert result.ok, result.problems
     assert result.form == form
     assert result.records == len(entries) - 1
-    assert result.head == audit_chain.head(entries) == entries[-1]["hash"]
+    # One head: the last record's hash, which the trailer states as `head`.
+    assert result.head == audit_chain.head(entries) == entries[-1]["head"] == entries[-2]["hash"]
     assert entries[0]["prev_hash"] == GENESIS
     assert entries[-1] | {"kind": "end", "count": len(entries) - 1} == entries[-1]
     # Bytes (as read from a file), a trailing newline and the right head change nothing.
@@ -352,3 +353,28 @@ async def test_the_exported_request_leaves_the_start_signature_out() -> None:
     assert rebuilt.request["credential"] == {"subject": "alice", "issuer": "alice"}
     text = "\n".join(audit_chain.lines(audit_chain.chain(record_entries(rebuilt)), "jsonl"))
     assert "SECRET-START" not in text
+
+
+@FORMS
+def test_the_trailer_s_head_is_the_head_verify_accepts(
+    entries: list[dict[str, Any]], form: ExportFormat
+) -> None:
+    """What a reader copies from the trailer line is what `verify --head` checks."""
+    lines = stream(entries, form)
+    trailer = json.loads(lines[-1])
+    trailer = trailer.get("data", trailer)
+    assert verify(lines, expected_head=trailer["head"]).ok
+    assert verify(lines, expected_head=trailer["head"].upper() + " ").ok
+    assert found(lines, head="0" * 63 + "1") == [(len(lines), HEAD_MISMATCH)]
+
+
+@FORMS
+def test_a_forged_unreadable_count_in_a_rehashed_trailer_is_caught(
+    entries: list[dict[str, Any]], form: ExportFormat
+) -> None:
+    """The head does not cover the trailer's own fields, so verify checks its counts."""
+    body = {k: v for k, v in entries[-1].items() if k not in ("hash",)}
+    body["unreadable_runs"] = 3
+    body["hash"] = audit_chain.entry_hash(body)
+    lines = stream([*entries[:-1], body], form)
+    assert found(lines, head=audit_chain.head(entries)) == [(len(lines), EDITED)]

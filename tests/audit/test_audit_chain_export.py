@@ -54,6 +54,8 @@ async def test_export_verifies_and_a_one_byte_edit_is_caught(
     exported = await export_until_listed(stack, settings, stream, "jsonl", ids)
     head = re.search(r"head ([0-9a-f]{64})", exported)
     assert head, exported
+    # One head: the trailer states the one printed on stderr.
+    assert json.loads(stream.read_text().splitlines()[-1])["head"] == head.group(1)
 
     intact = await orchestrator(
         stack, settings, "audit", "verify", str(stream), "--head", head.group(1)

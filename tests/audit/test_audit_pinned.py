@@ -27,8 +27,10 @@ from orchestrator.config import Settings
 from tests.audit.support import CONVERTER, pinned_histories
 
 EXPORTS = Path(__file__).parent / "exports"
-# The head `audit export` printed for tests/audit/exports/pinned.* at commit 0c75254.
-PINNED_HEAD = "51dace1c13b551cd773309bf214098f3394a7fb4197e782d689dc4e1e35c6483"
+# The head of tests/audit/exports/pinned.*: its last record's hash, its trailer's `head`.
+PINNED_HEAD = "7ef7c773dd4a094648281c6b3cb5ab09f3d8af0b253f88a3b4b3e188f335172d"
+# What `audit export` printed as the head for them at commit 0c75254: the trailer's hash.
+PINNED_TRAILER_HASH = "51dace1c13b551cd773309bf214098f3394a7fb4197e782d689dc4e1e35c6483"
 REFUSED = UnreadableRun(
     "w-gone",
     "r-gone",
@@ -56,6 +58,8 @@ def test_an_export_made_before_still_verifies(form: ExportFormat) -> None:
     result = verify([line.encode() for line in lines], expected_head=PINNED_HEAD)
     assert result.ok, result.problems
     assert (result.records, result.head, result.form) == (len(lines) - 1, PINNED_HEAD, form)
+    # The head printed before the head was the trailer's `head` still names the stream.
+    assert verify([line.encode() for line in lines], expected_head=PINNED_TRAILER_HASH).ok
 
 
 @pytest.mark.parametrize("form", audit_chain.FORMATS)

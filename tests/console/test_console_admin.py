@@ -278,7 +278,8 @@ async def test_export_verifies_and_a_one_byte_edit_is_reported_on_its_line(
         trailer = json.loads(lines[-1])
         assert trailer["kind"] == "end" and trailer["since"] <= began
         head = got.headers["x-audit-head"]
-        assert head == trailer["hash"] and int(got.headers["x-audit-records"]) == len(lines) - 1
+        assert head == trailer["head"] == trailer["prev_hash"]
+        assert int(got.headers["x-audit-records"]) == len(lines) - 1
 
         intact = await verify_upload(dave, got.content, head)
         assert 'data-ok="true"' in intact
