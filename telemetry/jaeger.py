@@ -314,26 +314,25 @@ def any_value(value: Mapping[str, Any]) -> JsonValue:
     return None
 
 
-async def find_workflow_traces(
+async def search_traces(
     query_url: str,
     *,
     service: str,
-    workflow_id: str,
     started: datetime,
     ended: datetime,
-) -> list[str]:
-    """The traces in which `service` worked on this workflow, oldest first.
+    limit: int = 100,
+) -> list[Span]:
+    """The spans of up to `limit` traces in which `service` has a span starting between
+    `started` and `ended` (5 s of slack either side), as Jaeger's v3 search returns them.
 
-    For runs started without trace context (schedules, the `temporal` CLI), Temporal's
-    interceptor has no context to carry between workflow tasks, so the run's spans land in
-    several traces that only Jaeger knows. Its v3 search has no attribute filter, so the
-    traces in the run's time window are matched on `temporalWorkflowID`.
+    The v3 search has no attribute filter (Jaeger 1.76 ignores `query.attributes`), so
+    which of these traces matter is the caller's to decide (`telemetry.workflow_traces`).
     """
     params = {
         "query.service_name": service,
         "query.start_time_min": (started - timedelta(seconds=5)).isoformat(),
         "query.start_time_max": (ended + timedelta(seconds=5)).isoformat(),
-        "query.num_traces": "100",
+        "query.num_traces": str(limit),
     }
     async with httpx.AsyncClient(base_url=query_url, timeout=10) as http:
         try:
@@ -346,10 +345,7 @@ async def find_workflow_traces(
         return []
     if response.status_code != httpx.codes.OK:
         raise JaegerError(f"Jaeger's trace search answered HTTP {response.status_code}.")
-    first_seen: dict[str, int] = {}
-    for span in parse_traces(response.json()):
-        if span.attributes.get("temporalWorkflowID") == workflow_id:
-            first_seen[span.trace_id] = min(
-                first_seen.get(span.trace_id, span.start_ns), span.start_ns
-            )
-    return sorted(first_seen, key=first_seen.__getitem__)
+    try:
+        return parse_traces(response.json())
+    except (ValueError, KeyError, TypeError) as error:
+        raise JaegerError(f"Jaeger's trace search did not answer OTLP JSON: {error}") from None

@@ -38,9 +38,24 @@ RISK = PREFIX + "risk"
 DECISION_ID = PREFIX + "decision_id"
 REVISION = PREFIX + "revision"
 OPA_VERSION = PREFIX + "opa_version"
+# Which step of a declarative run the decision is about: its place in the definition
+# (`execution.blocks[2]`) and its activity, names from the definition, never its arguments.
+STEP_PATH = PREFIX + "step.path"
+STEP_ACTIVITY = PREFIX + "step.activity"
 
 # In the order the trace viewer prints them.
-ALL = (ACTION, ALLOW, REQUIRE_APPROVAL, RISK, REASONS_COUNT, DECISION_ID, REVISION, OPA_VERSION)
+ALL = (
+    ACTION,
+    STEP_PATH,
+    STEP_ACTIVITY,
+    ALLOW,
+    REQUIRE_APPROVAL,
+    RISK,
+    REASONS_COUNT,
+    DECISION_ID,
+    REVISION,
+    OPA_VERSION,
+)
 
 # A copy of policies/orchestrator/settings/data.yaml `sensitive.key_parts` and `key_words`
 # (see the module docstring): a key is sensitive when, without case and separators, it
@@ -87,9 +102,15 @@ def decision_attributes(
     decision_id: str,
     revision: str,
     opa_version: str,
+    step_path: str = "",
+    step_activity: str = "",
 ) -> dict[str, AttributeValue]:
-    """The span attributes of one decision, typed as OTLP keeps them (bools and ints stay so)."""
-    return {
+    """The span attributes of one decision, typed as OTLP keeps them (bools and ints stay so).
+
+    The step's path and activity only for a decision about a step (they are left out, not
+    empty, for the others).
+    """
+    attributes: dict[str, AttributeValue] = {
         ACTION: action,
         ALLOW: allow,
         REASONS_COUNT: reasons_count,
@@ -99,6 +120,11 @@ def decision_attributes(
         REVISION: revision,
         OPA_VERSION: opa_version,
     }
+    if step_path:
+        attributes[STEP_PATH] = step_path
+    if step_activity:
+        attributes[STEP_ACTIVITY] = step_activity
+    return attributes
 
 
 def annotate_current_span(
@@ -111,10 +137,14 @@ def annotate_current_span(
     decision_id: str,
     revision: str,
     opa_version: str,
+    step_path: str = "",
+    step_activity: str = "",
 ) -> None:
     """Set the decision's attributes on the current span (the activity's RunActivity span).
 
-    A no-op when there is no recording span, e.g. with tracing disabled.
+    `step_path` and `step_activity`: the declarative step the decision is about (the
+    input's `step`), so the trace says which of a run's many step decisions this is. A
+    no-op when there is no recording span, e.g. with tracing disabled.
     """
     trace.get_current_span().set_attributes(
         decision_attributes(
@@ -126,6 +156,8 @@ def annotate_current_span(
             decision_id=decision_id,
             revision=revision,
             opa_version=opa_version,
+            step_path=step_path,
+            step_activity=step_activity,
         )
     )
 

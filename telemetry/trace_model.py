@@ -4,6 +4,10 @@ Built from the spans `telemetry.jaeger` reads. Spans link to their parent by spa
 whatever process exported them, so OPA's own span sits under the worker's HTTP client
 span that called it once `traceparent` reached OPA. Pure functions of the span list: no
 I/O, no clock, so the same spans always give the same tree.
+
+`build_tree(..., hide_markers=True)` leaves out Temporal's zero-length markers that say
+nothing (`telemetry.span_kinds.is_quiet_marker`): their children move up to the nearest
+span shown, and the tree counts what it left out.
 """
 
 from __future__ import annotations
@@ -11,15 +15,16 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from telemetry.jaeger import JsonValue, Span, SpanEvent
 from telemetry.policy_attributes import policy_attributes
+from telemetry.span_kinds import is_instant, is_quiet_marker, is_update, shadow_note
+from telemetry.span_kinds import subject as span_subject
 
-# Jaeger stores a zero-duration span with 1 ns; anything under a microsecond is an instant.
-# Temporal's workflow spans are instants (started and ended together for replay safety).
-INSTANT_NS = 1000
 ORPHAN_NOTE = "parent span not in this trace (yet)"
+LABEL_SEPARATOR = " · "
 
 
 @dataclass
@@ -88,7 +93,30 @@ class TraceNode:
 
     @property
     def instant(self) -> bool:
-        return self.span.duration_ns < INSTANT_NS
+        return is_instant(self.span)
+
+    @property
+    def subject(self) -> str:
+        """What the span is about beyond its name: a step decision's step, an OPA query's
+        role (enforcing or shadow); "" when the name says it all."""
+        return span_subject(self.span)
+
+    @property
+    def label(self) -> str:
+        """The name, and its subject when it has one: "POST · shadow"."""
+        return self.name + (LABEL_SEPARATOR + self.subject if self.subject else "")
+
+    @property
+    def notes(self) -> list[str]:
+        """Plain sentences about the span worth a line of their own (a shadow policy's
+        disagreement)."""
+        note = shadow_note(self.span)
+        return [note] if note else []
+
+    @property
+    def refused_update(self) -> bool:
+        """An update (an approval) the workflow refused: its span carries the exception."""
+        return is_update(self.span) and bool(self.exception)
 
     @property
     def duration_text(self) -> str:
@@ -136,6 +164,8 @@ class TraceTree:
     end_ns: int
     # Whether spans deeper than build_tree's max_depth were lifted to that depth.
     folded: bool = False
+    # How many zero-length Temporal markers build_tree(hide_markers=True) left out.
+    hidden_count: int = 0
 
     @property
     def total_ns(self) -> int:
@@ -185,13 +215,17 @@ class TraceTree:
             stack.extend(reversed(node.children))
 
 
-def build_tree(spans: Sequence[Span], *, max_depth: int | None = None) -> TraceTree:
+def build_tree(
+    spans: Sequence[Span], *, max_depth: int | None = None, hide_markers: bool = False
+) -> TraceTree:
     """The spans as a tree by parent span id, siblings by start time then name.
 
     Spans whose parent is missing become roots marked orphan; spans on a parent cycle (a
     malformed trace) are reachable from no root and are shown as roots too, never lost.
     With `max_depth` (at least 1), spans deeper than that hang at that depth, after their
     ancestors in walk order: a recursive renderer (a template) then never nests deeper.
+    With `hide_markers`, quiet zero-length Temporal spans below a root are left out (see
+    the module docstring); the timeline still spans every span.
     """
     if max_depth is not None and max_depth < 1:
         raise ValueError(f"max_depth must be at least 1, not {max_depth}.")
@@ -200,6 +234,10 @@ def build_tree(spans: Sequence[Span], *, max_depth: int | None = None) -> TraceT
         return TraceTree(roots=[], spans=[], start_ns=0, end_ns=0)
     start = min(span.start_ns for span in spans)
     end = max(max(span.end_ns, span.start_ns) for span in spans)
+    hidden = 0
+    if hide_markers:
+        shown = _without_markers(spans)
+        hidden, spans = len(spans) - len(shown), shown
     by_id = {span.span_id: span for span in spans}
     children: dict[str, list[Span]] = defaultdict(list)
     tops: list[Span] = []
@@ -241,7 +279,62 @@ def build_tree(spans: Sequence[Span], *, max_depth: int | None = None) -> TraceT
 
     grow(tops)
     grow([span for span in spans if span.span_id not in seen])
-    return TraceTree(roots=roots, spans=spans, start_ns=start, end_ns=end, folded=folded)
+    return TraceTree(
+        roots=roots,
+        spans=spans,
+        start_ns=start,
+        end_ns=end,
+        folded=folded,
+        hidden_count=hidden,
+    )
+
+
+def _without_markers(spans: list[Span]) -> list[Span]:
+    """The spans but quiet markers that have a parent in the trace; a span under a left-out
+    marker names the nearest ancestor kept as its parent instead."""
+    by_id = {span.span_id: span for span in spans}
+    # A root (or an orphan) stays: it anchors what hangs under it.
+    left_out = {
+        span.span_id for span in spans if is_quiet_marker(span) and span.parent_span_id in by_id
+    }
+    kept: list[Span] = []
+    for span in spans:
+        if span.span_id in left_out:
+            continue
+        parent, passed = span.parent_span_id, set[str]()
+        while parent in left_out and parent not in passed:
+            passed.add(parent)
+            parent = by_id[parent].parent_span_id
+        kept.append(span if parent == span.parent_span_id else replace(span, parent_span_id=parent))
+    return kept
+
+
+def tree_document(tree: TraceTree) -> dict[str, Any]:
+    """The tree as plain JSON data: its totals, then every span shown in walk order with
+    its place (depth, offset), its label and notes. What `orchestrator trace --json` prints."""
+    return {
+        "trace_ids": tree.trace_ids,
+        "duration_ms": tree.duration_ms,
+        "span_count": tree.span_count,
+        "hidden_span_count": tree.hidden_count,
+        "services": tree.services,
+        "error_count": tree.error_count,
+        "exception_count": tree.exception_count,
+        "spans": [node_document(node) for node in tree.walk()],
+    }
+
+
+def node_document(node: TraceNode) -> dict[str, Any]:
+    """One span as JSON data: Jaeger's fields, then what the tree adds."""
+    return {
+        **asdict(node.span),
+        "depth": node.depth,
+        "orphan": node.orphan,
+        "start_offset_ms": node.start_offset_ms,
+        "duration_ms": node.duration_ms,
+        "label": node.label,
+        "notes": node.notes,
+    }
 
 
 def _node(span: Span, depth: int, start: int, total: int) -> TraceNode:

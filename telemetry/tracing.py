@@ -40,6 +40,8 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.util.types import AttributeValue
 
+from telemetry.workflow_roots import WorkflowRootIds
+
 log = logging.getLogger(__name__)
 
 Protocol = Literal["grpc", "http/protobuf"]
@@ -155,8 +157,12 @@ def _build(
     service_name: str, version: str | None, exporter: SpanExporter | None
 ) -> tuple[TracerProvider, GuardedExporter | None]:
     # shutdown_on_exit=False: Tracing.shutdown owns the atexit hook, so flushing happens once.
+    # WorkflowRootIds: the root span of a run started without trace context gets ids
+    # derived from its run id (telemetry.workflow_roots), random ids everywhere else.
     provider = TracerProvider(
-        resource=build_resource(service_name, version), shutdown_on_exit=False
+        resource=build_resource(service_name, version),
+        shutdown_on_exit=False,
+        id_generator=WorkflowRootIds(),
     )
     processor: SpanProcessor
     guarded = None

@@ -21,7 +21,7 @@ from orchestrator.declarative.schema_checks import SCHEMA
 GOLDEN = Path(__file__).parent / "golden"
 # Commands whose output is no answer to format: servers in the foreground, a shell
 # script, and `trace`, whose options its own module owns.
-NOT_FORMATTED = {("worker",), ("codec-server",), ("api",), ("completion",), ("trace",)}
+NOT_FORMATTED = {("worker",), ("codec-server",), ("api",), ("completion",)}
 
 
 def ran(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -91,7 +91,8 @@ def opa_under_http(view: TraceView) -> list[str]:
         f"{parent.name} ({parent.service})"
         for parent in view.tree.walk()
         for child in parent.children
-        if child.service == "opa"
+        # The decision's own POSTs; the client's fingerprint reads (GET /v1/policies) aside.
+        if child.service == "opa" and parent.subject in ("enforcing", "shadow")
     ]
 
 

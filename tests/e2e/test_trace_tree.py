@@ -21,6 +21,7 @@ import pytest
 
 from orchestrator.devstack import LocalStack, process
 from orchestrator.governed.model import GovernedRequest
+from telemetry.httpx_tracing import OPA_PATH, OPA_ROLE
 from telemetry.jaeger import Span, fetch_trace
 from tests.support import signed
 
@@ -119,12 +120,17 @@ async def test_one_trace_runs_from_the_cli_to_opas_span(
         str(s.attributes.get("url.full", s.attributes.get("http.url"))).split("?")[0]: s
         for s in children(spans, policy_run)
         if s.attributes.get("http.request.method", s.attributes.get("http.method")) == "POST"
+        and "/v1/data/" in str(s.attributes.get("url.full", s.attributes.get("http.url")))
     }
-    # The enforcing decision and, beside it, the shadow candidate: each with OPA's span.
+    # The enforcing decision and, beside it, the shadow candidate: each with OPA's span,
+    # and each saying which it is (telemetry/httpx_tracing.py).
     assert sorted(url.split("/v1/data/")[1] for url in posts) == [
         "orchestrator/main/decision",
         "shadow/main/decision",
     ]
+    assert sorted(
+        (str(http.attributes[OPA_ROLE]), str(http.attributes[OPA_PATH])) for http in posts.values()
+    ) == [("enforcing", "orchestrator/main/decision"), ("shadow", "shadow/main/decision")]
     for http in posts.values():
         [opa] = children(spans, http)
         assert opa.service == "opa"
@@ -181,7 +187,7 @@ async def test_a_denied_workflow_shows_error_status(
 async def test_a_run_started_by_the_temporal_cli_is_found_in_jaeger(
     stack: LocalStack, task_queue: str, worker_process: None
 ) -> None:
-    """No trace context from the starter: the worker's own trace is looked up in Jaeger."""
+    """No trace context from the starter: the run records its own trace, found as any other."""
     workflow_id = f"cli-started-{uuid.uuid4().hex[:8]}"
     started = await asyncio.to_thread(
         subprocess.run,
@@ -228,7 +234,12 @@ async def test_a_run_started_by_the_temporal_cli_is_found_in_jaeger(
             break
         await asyncio.sleep(0.5)
     assert shown.returncode == 0, shown.stderr
-    spans = json.loads(shown.stdout)
+    document = json.loads(shown.stdout)
+    spans = document["spans"]
     names = {span["name"] for span in spans}
     assert {"RunWorkflow:GovernedWorkflow", "RunActivity:policy.decide"} <= names
     assert any(span["attributes"].get("temporalWorkflowID") == workflow_id for span in spans)
+    # No starter's context, yet one trace: the run's own, rooted at its RunWorkflow span.
+    assert len(document["trace_ids"]) == 1
+    [root] = [span for span in spans if span["depth"] == 0]
+    assert root["name"] == "RunWorkflow:GovernedWorkflow" and root["parent_span_id"] is None

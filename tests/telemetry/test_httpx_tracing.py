@@ -10,7 +10,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from telemetry.httpx_tracing import instrument_client, uninstrument_client, url_without_query
+from telemetry.httpx_tracing import (
+    OPA_PATH,
+    OPA_ROLE,
+    instrument_client,
+    uninstrument_client,
+    url_without_query,
+)
 
 SECRET = "rotate the prod database password for alice"
 
@@ -60,3 +66,38 @@ def test_url_without_query_drops_query_fragment_and_credentials() -> None:
         url_without_query("http://u:p@opa:8181/v1/data/x?input=secret#frag")
         == "http://opa:8181/v1/data/x"
     )
+
+
+async def test_opa_queries_say_which_policy_they_ask() -> None:
+    def opa(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"result": {}})
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    client = httpx.AsyncClient(base_url="http://opa.test:8181", transport=httpx.MockTransport(opa))
+    instrument_client(
+        client,
+        tracer_provider=provider,
+        enforcing_path="team/decision",
+        shadow_path="next/decision",
+    )
+    try:
+        for path in ("team/decision", "next/decision", "orchestrator/batch/verdicts", "other/rule"):
+            await client.post(f"/v1/data/{path}", params={"provenance": "true"}, json={})
+        await client.get("/health")
+    finally:
+        uninstrument_client(client)
+        await client.aclose()
+
+    found = [
+        (dict(span.attributes or {}).get(OPA_PATH), dict(span.attributes or {}).get(OPA_ROLE))
+        for span in exporter.get_finished_spans()
+    ]
+    assert found == [
+        ("team/decision", "enforcing"),
+        ("next/decision", "shadow"),
+        ("orchestrator/batch/verdicts", "batch"),
+        ("other/rule", None),
+        (None, None),
+    ]

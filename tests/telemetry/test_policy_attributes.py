@@ -84,3 +84,23 @@ def test_policy_attributes_picks_them_out_in_display_order() -> None:
         "opa_version",
         "zz_future",
     ]
+
+
+def test_a_step_decision_names_its_step_and_others_do_not() -> None:
+    step = decision_attributes(
+        action="step.execute",
+        allow=True,
+        reasons_count=0,
+        require_approval=False,
+        risk="low",
+        decision_id="d-2",
+        revision="rev-42",
+        opa_version="1.22.2",
+        step_path="execution.blocks[2]",
+        step_activity="deploy.service",
+    )
+    assert step["orchestrator.policy.step.path"] == "execution.blocks[2]"
+    assert step["orchestrator.policy.step.activity"] == "deploy.service"
+    # Shown right after the action, before the verdict.
+    assert list(policy_attributes(step))[:3] == ["action", "step.path", "step.activity"]
+    assert "orchestrator.policy.step.path" not in EXPECTED

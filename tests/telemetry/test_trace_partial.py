@@ -192,3 +192,25 @@ def test_deep_traces_render() -> None:
     html = environment.get_template("trace.html").render(trace=view)
     assert html.count('<li class="span') == 400
     assert html.count('data-name="step 399"') == 1
+
+
+def test_steps_roles_disagreements_and_refusals_are_shown() -> None:
+    from tests.telemetry.golden_trace import SCHEDULED
+
+    page = render(found(SCHEDULED))
+    items = page.find_all("li", "span")
+    summaries = [li.direct("details")[0].direct("summary")[0] for li in items]
+    subjects = [
+        e.all_text() for summary in summaries for e in summary.find_all("span", "span-subject")
+    ]
+    assert "· execution.blocks[2]" in subjects
+    assert subjects.count("· enforcing") == 2 and subjects.count("· shadow") == 2
+    notes = [note.all_text() for note in page.find_all("strong", "span-note")]
+    assert notes == [
+        "shadow disagrees: allow -> approval_required (risk: low -> high) [candidate 2026.12.02-1]"
+    ]
+    [refused] = [li for li in items if li.attrs["data-name"] == "HandleUpdate:approve"]
+    assert "exception" in refused.classes
+    assert refused.find_all("strong", "span-status")[0].all_text() == "! update refused"
+    [completed] = [li for li in items if li.attrs["data-name"].startswith("CompleteWorkflow")]
+    assert not completed.find_all("strong", "span-status")
