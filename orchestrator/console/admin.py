@@ -36,6 +36,15 @@ from orchestrator.console.flash import Kind
 from orchestrator.console.session import Viewer
 from orchestrator.console.state import console_of, form_ok, temporal_client, unavailable, viewer
 from orchestrator.console.templates import SECURITY_HEADERS, render
+from orchestrator.policy.client import PolicyError
+from orchestrator.policy.contract import (
+    SCHEDULE_MANAGE,
+    PolicyInput,
+    Requester,
+    ScheduleSpec,
+    WorkflowRef,
+)
+from orchestrator.policy.identity import API_ISSUER
 from orchestrator.schedules import service
 from orchestrator.schedules.service import SCHEDULE_ID_PATTERN
 
@@ -84,7 +93,14 @@ async def schedule_action(
 async def _schedule_outcome(
     request: Request, schedule_id: str, action: str, identity: str
 ) -> tuple[Kind, str]:
-    """("ok" | "error", what the schedules page says happened)."""
+    """("ok" | "error", what the schedules page says happened).
+
+    Policy decides first (schedule.manage: who may pause, unpause or trigger; the console
+    proved the viewer with their API token), and its refusal is shown in its own words.
+    """
+    refused = await _policy_refuses(request, schedule_id, action, identity)
+    if refused:
+        return "error", f"Not done: {refused}"
     try:
         handle = (await temporal_client(request)).get_schedule_handle(schedule_id)
         if action == "trigger":
@@ -109,6 +125,26 @@ async def _schedule_outcome(
         if error.status == RPCStatusCode.NOT_FOUND:
             return "error", f"Not done: no schedule with id {schedule_id!r}."
         return "error", f"Not done: Temporal refused the call for {schedule_id}: {error.message}"
+
+
+async def _policy_refuses(
+    request: Request, schedule_id: str, action: str, identity: str
+) -> str | None:
+    """None when policy allows `action` on the schedule; else why not (fail closed)."""
+    question = PolicyInput(
+        SCHEDULE_MANAGE,
+        WorkflowRef("Schedule", schedule_id, ""),
+        Requester(identity, authenticated=True, issuer=API_ISSUER),
+        schedule=ScheduleSpec(schedule_id, action),
+    )
+    try:
+        decision = await console_of(request).opa.decide(question)
+    except PolicyError as error:
+        return f"the policy service could not say whether you may ({error})."
+    if decision.allow:
+        log.info("console: policy allows %s to %s %s", identity, action, schedule_id)
+        return None
+    return "; ".join(decision.reasons) or "the policy refused, giving no reason."
 
 
 @router.get("/shadow", response_class=HTMLResponse)

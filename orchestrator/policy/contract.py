@@ -15,6 +15,7 @@ from typing import Any, Literal
 WORKFLOW_START = "workflow.start"
 STEP_EXECUTE = "step.execute"
 APPROVAL_DECIDE = "approval.decide"
+SCHEDULE_MANAGE = "schedule.manage"
 
 # Fixed vocabularies. Literal aliases, not enums: what travels is the plain string, and
 # the payload converter refuses a value outside the alias when it decodes one.
@@ -88,6 +89,14 @@ class StepSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """What schedule.manage is asked about: which schedule, and pause, unpause or trigger."""
+
+    id: str
+    operation: str
+
+
+@dataclass(frozen=True)
 class Escalation:
     """One step of an approval's escalation chain, counted from when the approval opened."""
 
@@ -133,6 +142,7 @@ class PolicyInput:
     task: TaskSpec | None = None
     step: StepSpec | None = None
     approval: ApprovalSpec | None = None
+    schedule: ScheduleSpec | None = None
 
     def to_opa(self) -> dict[str, Any]:
         """The `input` document, without the sections this action does not use.

@@ -21,6 +21,7 @@ TOKENS = {
     "bob": "bob-token-8e2d4c6a1f0b",
     "carol": "carol-token-5a7b9c1d3e2f",
     "dave": "dave-token-0c2e4a6b8d1f",
+    "erin": "erin-token-7d1f3b5a9c2e",
 }
 
 

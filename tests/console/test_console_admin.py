@@ -148,31 +148,39 @@ async def test_pause_unpause_and_run_now_change_the_real_schedule(
     schedule_id = schedule_ids()
     await create_hourly(settings, client, schedule_id)
     handle = client.get_schedule_handle(schedule_id)
-    async with browser("alice") as alice:
-        row = row_of(await schedules_page(alice, schedule_id), schedule_id)
+    async with browser("erin") as erin:
+        row = row_of(await schedules_page(erin, schedule_id), schedule_id)
         assert 'data-state="active"' in row
         assert f"alice: {REPORT}" in row and "every 1h" in row and "GovernedWorkflow" in row
         assert "<time datetime=" in row, "the next runs are listed"
         assert f'aria-label="Pause {schedule_id}"' in row
         assert f'aria-label="Run now {schedule_id}"' in row
 
-        paused = await post_action(alice, schedule_id, "pause")
-        assert result_of(paused) == f"{schedule_id}: paused (paused by alice in the console)."
+        # Policy decides who manages schedules (schedule.rego: the operator role).
+        async with browser("alice") as alice:
+            refused = await post_action(alice, schedule_id, "pause")
+        assert result_of(refused) == (
+            "Not done: alice holds role(s) engineer; managing schedules needs one of: operator."
+        )
+        assert (await handle.describe()).schedule.state.paused is False
+
+        paused = await post_action(erin, schedule_id, "pause")
+        assert result_of(paused) == f"{schedule_id}: paused (paused by erin in the console)."
         row = row_of(paused, schedule_id)
         assert 'data-state="paused"' in row and f'aria-label="Unpause {schedule_id}"' in row
         state = (await handle.describe()).schedule.state
-        assert (state.paused, state.note) == (True, "paused by alice in the console")
+        assert (state.paused, state.note) == (True, "paused by erin in the console")
         # Shown once: a reload does not repeat it.
-        assert 'role="status"' not in (await alice.get("/console/schedules")).text
+        assert 'role="status"' not in (await erin.get("/console/schedules")).text
 
-        active = await post_action(alice, schedule_id, "unpause")
+        active = await post_action(erin, schedule_id, "unpause")
         assert result_of(active) == (
-            f"{schedule_id}: active again (unpaused by alice in the console)."
+            f"{schedule_id}: active again (unpaused by erin in the console)."
         )
         assert 'data-state="active"' in row_of(active, schedule_id)
         assert (await handle.describe()).schedule.state.paused is False
 
-        ran = await post_action(alice, schedule_id, "trigger")
+        ran = await post_action(erin, schedule_id, "trigger")
         started = re.fullmatch(rf"{schedule_id}: triggered, started (\S+)\.", result_of(ran))
         assert started, result_of(ran)
         workflow_id = started.group(1)
@@ -180,7 +188,7 @@ async def test_pause_unpause_and_run_now_change_the_real_schedule(
         await asyncio.wait_for(client.get_workflow_handle(workflow_id).result(), 60)
 
         async def recent() -> str:
-            return row_of(await schedules_page(alice, schedule_id), schedule_id)
+            return row_of(await schedules_page(erin, schedule_id), schedule_id)
 
         row = await poll(recent, lambda text: "completed" in text, "the run's outcome", 15)
         assert f'<a href="/console/runs/{workflow_id}">' in row
@@ -189,13 +197,13 @@ async def test_pause_unpause_and_run_now_change_the_real_schedule(
 
 async def test_pausing_a_schedule_that_is_gone_says_so(browser: Browser) -> None:
     gone = f"sched-console-gone-{uuid.uuid4().hex[:6]}"
-    async with browser("alice") as alice:
-        csrf = csrf_of((await alice.get("/console/audit")).text)
-        done = await alice.post(f"/console/schedules/{gone}/pause", data={"csrf": csrf})
+    async with browser("erin") as erin:
+        csrf = csrf_of((await erin.get("/console/audit")).text)
+        done = await erin.post(f"/console/schedules/{gone}/pause", data={"csrf": csrf})
         assert done.status_code == 303
-        page = (await alice.get("/console/schedules")).text
+        page = (await erin.get("/console/schedules")).text
         assert result_of(page) == f"Not done: no schedule with id {gone!r}."
-        odd = await alice.post(f"/console/schedules/{gone}/delete", data={"csrf": csrf})
+        odd = await erin.post(f"/console/schedules/{gone}/delete", data={"csrf": csrf})
         assert odd.status_code == 404
 
 

@@ -11,6 +11,7 @@ package orchestrator.main
 import data.orchestrator.approval
 import data.orchestrator.requirement
 import data.orchestrator.risk
+import data.orchestrator.schedule
 import data.orchestrator.start
 import data.orchestrator.step
 import data.orchestrator.text
@@ -57,7 +58,7 @@ policy_version := revision if {
 } else := "unbundled"
 
 # In the order the unknown-action reason lists them.
-_known_actions := ["workflow.start", "step.execute", "approval.decide"]
+_known_actions := ["workflow.start", "step.execute", "approval.decide", "schedule.manage"]
 
 _actions := {name | some name in _known_actions}
 
@@ -93,6 +94,11 @@ _deny contains msg if {
 	some msg in approval.deny
 }
 
+_deny contains msg if {
+	_action == "schedule.manage"
+	some msg in schedule.deny
+}
+
 _notes contains msg if {
 	_action == "workflow.start"
 	some msg in start.notes
@@ -106,6 +112,11 @@ _notes contains msg if {
 _notes contains msg if {
 	_action == "approval.decide"
 	some msg in approval.notes
+}
+
+_notes contains msg if {
+	_action == "schedule.manage"
+	some msg in schedule.notes
 }
 
 # On deny, every reason; on allow, why it was allowed. Sorted either way.

@@ -31,7 +31,7 @@ execute(requester, activity, args) := {
 }
 
 unknown_action(shown) := sprintf(
-	"Unknown action %s: expected one of workflow.start, step.execute, approval.decide.",
+	"Unknown action %s: expected one of workflow.start, step.execute, approval.decide, schedule.manage.",
 	[shown],
 )
 
