@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 import time
@@ -152,9 +153,14 @@ class PolicyFingerprint:
         return loaded.qualify(stated) if loaded is not None and stated else stated
 
     def fetch_soon(self) -> None:
-        """Fetch in the background (one at a time), not on any decision's path."""
+        """Fetch in the background (one at a time), not on any decision's path.
+
+        In a context of its own: the decision that happened to notice the fingerprint was
+        old must not show this bookkeeping in its trace as if it had waited for it.
+        """
         if self._fetching is None or self._fetching.done():
-            self._fetching = asyncio.get_running_loop().create_task(self._fetch())
+            loop = asyncio.get_running_loop()
+            self._fetching = loop.create_task(self._fetch(), context=contextvars.Context())
 
     async def fetch(self) -> Loaded | None:
         """Fetch now, joining a fetch already under way; None when OPA could not say."""
