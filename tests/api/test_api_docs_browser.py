@@ -7,37 +7,23 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
 from orchestrator.api import ApiConfig
 from tests.api.conftest import OFFLINE, api_env
 from tests.api.server import running_api
-from tests.console.browser.conftest import browser_paths
+from tests.console.browser.conftest import headless_chromium
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def offline_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    chromium, chromedriver = browser_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # tests run as root, where Chromium's sandbox cannot start
-        "--disable-dev-shm-usage",
+    driver = headless_chromium(
         # Every name but the loopback address fails to resolve: no CDN can answer.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--disable-background-networking",
-        "--no-first-run",
-    ):
-        options.add_argument(argument)
-    log = tmp_path_factory.mktemp("chromedriver-docs") / "chromedriver.log"
-    driver = webdriver.Chrome(
-        service=Service(executable_path=chromedriver, log_output=str(log)), options=options
+        ("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",),
+        tmp_path_factory.mktemp("chromedriver-docs") / "chromedriver.log",
     )
     try:
         yield driver

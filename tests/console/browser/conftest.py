@@ -55,9 +55,8 @@ def artifacts() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    """One headless Chromium for the session; each test starts it with no cookies."""
+def headless_chromium(arguments: tuple[str, ...], log: Path) -> WebDriver:
+    """Debian's Chromium, headless, driven by its chromedriver; fails saying how to fix it."""
     chromium, chromedriver = browser_paths()
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
@@ -65,25 +64,35 @@ def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         "--headless=new",
         "--no-sandbox",  # tests run as root, where Chromium's sandbox cannot start
         "--disable-dev-shm-usage",
-        f"--window-size={WIDTH},{HEIGHT}",
-        # Only the console's own address is ever visited: no background traffic either.
         "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
         "--no-first-run",
-        "--no-default-browser-check",
+        *arguments,
     ):
         options.add_argument(argument)
-    log = tmp_path_factory.mktemp("chromedriver") / "chromedriver.log"
     service = Service(executable_path=chromedriver, log_output=str(log))
     try:
-        driver = webdriver.Chrome(service=service, options=options)
+        return webdriver.Chrome(service=service, options=options)
     except Exception as error:  # say which binary and how to fix it
         pytest.fail(
             f"headless Chromium ({chromium}) did not start with {chromedriver}: {error}\n"
             f"If the two versions differ, reinstall both: {INSTALL}.",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session")
+def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """One headless Chromium for the session; each test starts it with no cookies."""
+    driver = headless_chromium(
+        (
+            f"--window-size={WIDTH},{HEIGHT}",
+            # Only the console's own address is ever visited: no background traffic.
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-default-browser-check",
+        ),
+        tmp_path_factory.mktemp("chromedriver") / "chromedriver.log",
+    )
     try:
         yield driver
     finally:
