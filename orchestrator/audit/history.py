@@ -11,6 +11,7 @@ cannot be read at all becomes an UnreadableRun (`read_run`), never an error.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -32,11 +33,15 @@ from orchestrator.audit.records import (
 )
 from orchestrator.policy.contract import (
     ApprovalRequirement,
+    Asked,
     PolicyDecision,
     ShadowOutcome,
     ShadowResult,
 )
 from orchestrator.vocabulary import POLICY_ACTIVITY, TRACE_ID
+
+# The marker the SDK's core records a local activity's outcome with.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 # Failure types of the policy activity that mean "OPA could not answer" (policy/client.py).
 UNAVAILABLE_TYPES = frozenset(
@@ -166,6 +171,10 @@ async def build_audit(history: WorkflowHistory, converter: DataConverter) -> Aud
                 record.decisions.append(_no_decision(at, given, "unavailable", message))
             else:
                 record.steps.append(AuditStep(at, name, "timed out", message))
+        elif kind == "marker_recorded_event_attributes":
+            local = await _local_decision(event, decode, at)
+            if local is not None:
+                record.decisions.append(local)
         elif kind == "workflow_execution_update_accepted_event_attributes":
             accepted = event.workflow_execution_update_accepted_event_attributes.accepted_request
             argument = _dict(await decode.first(accepted.input.args.payloads))
@@ -217,6 +226,28 @@ async def build_audit(history: WorkflowHistory, converter: DataConverter) -> Aud
     return record
 
 
+async def _local_decision(event: HistoryEvent, decode: _Decoder, at: str) -> AuditDecision | None:
+    """The policy decision a local activity's marker holds (decisions are local activities
+    since the gate's LOCAL_DECISIONS patch), else None.
+
+    A failed one is left out: the gate then asks again through the regular activity,
+    which records the answer or the failure as before. Other local activities (checking
+    a definition) were never audit steps, and exports made before must stay the same.
+    """
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER or marker.HasField("failure"):
+        return None
+    if "data" not in marker.details or "result" not in marker.details:
+        return None
+    # Core writes this part itself, as plain JSON, whatever data converter is in use.
+    data = marker.details["data"].payloads
+    name = _dict(json.loads(data[0].data)).get("activity_type") if data else None
+    if name != POLICY_ACTIVITY:
+        return None
+    result = await decode.first(marker.details["result"].payloads)
+    return _decision(at, result, None) if isinstance(result, dict) else None
+
+
 def _without_signature(request: dict[str, Any]) -> dict[str, Any]:
     """The request with its start credential's signature left out.
 
@@ -236,15 +267,6 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _strings(value: Any) -> list[str]:
     return [str(item) for item in value or []]
-
-
-def _subject(given: Any) -> str:
-    given = _dict(given)
-    if isinstance(given.get("approval"), dict):
-        return f"approver {given['approval'].get('approver', '?')}"
-    if isinstance(given.get("step"), dict):
-        return f"step {given['step'].get('path', '?')} ({given['step'].get('activity', '?')})"
-    return "workflow"
 
 
 def _answer(result: dict[str, Any]) -> PolicyDecision:
@@ -289,29 +311,30 @@ def _answer(result: dict[str, Any]) -> PolicyDecision:
         authenticated_approver=str(result.get("authenticated_approver") or ""),
         requester_issuer=str(result.get("requester_issuer") or ""),
         unavailable=bool(result.get("unavailable")),
+        asked=Asked.of_recorded(result["asked"]) if isinstance(result.get("asked"), dict) else None,
     )
 
 
 def _decision(at: str, result: dict[str, Any], given: Any) -> AuditDecision:
-    approval = _dict(_dict(given).get("approval"))
-    credential = _dict(approval.get("credential"))
     answer = _answer(result)
+    # What was asked: from the input the activity was scheduled with, or (local
+    # activities, whose marker keeps no input) from the copy the decision carries.
+    asked = answer.asked or Asked.of_document(given)
     return AuditDecision(
         at=at,
-        subject=_subject(given),
+        subject=asked.subject,
         outcome=answer.outcome,
         answer=answer,
-        approval_digest=str(approval.get("digest") or ""),
+        approval_digest=asked.approval_digest,
         # Subject, issuer and nonce identify the credential; the signature stays out.
-        credential_subject=str(credential.get("subject") or ""),
-        credential_issuer=str(credential.get("issuer") or ""),
-        credential_nonce=str(credential.get("nonce") or ""),
+        credential_subject=asked.credential_subject,
+        credential_issuer=asked.credential_issuer,
+        credential_nonce=asked.credential_nonce,
     )
 
 
 def _no_decision(at: str, given: Any, outcome: DecisionOutcome, detail: str) -> AuditDecision:
     """The gate asked and got no answer: recorded as a decision so the gap shows, failing closed."""
-    approval = _dict(_dict(given).get("approval"))
     answer = PolicyDecision.not_from_opa(
         str(_dict(given).get("action", "")),
         allow=False,
@@ -319,12 +342,13 @@ def _no_decision(at: str, given: Any, outcome: DecisionOutcome, detail: str) -> 
         risk="",
         unavailable=outcome == "unavailable",
     )
+    asked = Asked.of_document(given)
     return AuditDecision(
         at=at,
-        subject=_subject(given),
+        subject=asked.subject,
         outcome=outcome,
         answer=answer,
-        approval_digest=str(approval.get("digest") or ""),
+        approval_digest=asked.approval_digest,
     )
 
 

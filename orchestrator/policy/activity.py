@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from orchestrator.policy.authentication import authenticate
 from orchestrator.policy.client import OpaClient, PolicyError
-from orchestrator.policy.contract import PolicyDecision, PolicyInput
+from orchestrator.policy.contract import Asked, PolicyDecision, PolicyInput
 from orchestrator.policy.identity import Keyring
 from orchestrator.policy.shadow import ShadowEvaluator, compare
 from orchestrator.vocabulary import POLICY_ACTIVITY
@@ -86,6 +86,8 @@ class PolicyActivities:
             decision,
             requester_issuer=policy_input.requester.issuer,
             authenticated_approver=approver or decision.authenticated_approver,
+            # Run as a local activity, the decision's history marker keeps no input.
+            asked=Asked.of_document(asdict(policy_input)),
         )
 
     async def _enforcing(self, policy_input: PolicyInput) -> PolicyDecision:

@@ -179,6 +179,59 @@ class ShadowResult:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """What a decision answered, kept in the decision itself.
+
+    A local activity's history marker records its result but not its input, and the
+    audit is read from history alone: so the activity copies here what the audit shows
+    of the input. Identifies a credential without its signature.
+    """
+
+    # "workflow", "step <path> (<activity>)", "approver <id>" or "schedule <id> (<op>)".
+    subject: str
+    approval_digest: str = ""
+    credential_subject: str = ""
+    credential_issuer: str = ""
+    credential_nonce: str = ""
+
+    @classmethod
+    def of_document(cls, given: Any) -> "Asked":
+        """From a policy input as a plain document: asdict() of one, or as history has it."""
+        given = given if isinstance(given, dict) else {}
+        approval = given.get("approval") if isinstance(given.get("approval"), dict) else None
+        step, schedule = given.get("step"), given.get("schedule")
+        if approval is not None:
+            subject = f"approver {approval.get('approver', '?')}"
+        elif isinstance(step, dict):
+            subject = f"step {step.get('path', '?')} ({step.get('activity', '?')})"
+        elif isinstance(schedule, dict):
+            subject = f"schedule {schedule.get('id', '?')} ({schedule.get('operation', '?')})"
+        else:
+            subject = "workflow"
+        approval = approval or {}
+        credential = approval.get("credential")
+        credential = credential if isinstance(credential, dict) else {}
+        return cls(
+            subject=subject,
+            approval_digest=str(approval.get("digest") or ""),
+            credential_subject=str(credential.get("subject") or ""),
+            credential_issuer=str(credential.get("issuer") or ""),
+            credential_nonce=str(credential.get("nonce") or ""),
+        )
+
+    @classmethod
+    def of_recorded(cls, recorded: dict[str, Any]) -> "Asked":
+        """As a history keeps it (a decoded dict), read leniently: what lacks is ""."""
+        return cls(
+            subject=str(recorded.get("subject") or "workflow"),
+            approval_digest=str(recorded.get("approval_digest") or ""),
+            credential_subject=str(recorded.get("credential_subject") or ""),
+            credential_issuer=str(recorded.get("credential_issuer") or ""),
+            credential_nonce=str(recorded.get("credential_nonce") or ""),
+        )
+
+
+@dataclass(frozen=True)
 class PolicyDecision:
     """OPA's answer plus the provenance an auditor needs to join OPA's decision log."""
 
@@ -202,6 +255,8 @@ class PolicyDecision:
     requester_issuer: str = ""
     # Set by the workflow, not OPA: the policy service stayed unavailable past its budget.
     unavailable: bool = False
+    # Set by the policy activity: what was asked (decisions made since local activities).
+    asked: Asked | None = None
 
     @classmethod
     def not_from_opa(
