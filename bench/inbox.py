@@ -29,7 +29,8 @@ from typing import Any
 
 import httpx
 
-from bench.run import RESULTS, machine, percentiles, worker_processes
+from bench.decisions import percentiles
+from bench.run import RESULTS, machine, worker_processes
 from orchestrator import starts
 from orchestrator.api import ApiConfig, create_app
 from orchestrator.approvals.may_decide import judge

@@ -3,9 +3,10 @@
 Starts its own stack on free ports, then measures, interleaving the variants so they
 share the machine's state, and reports a Markdown table and JSON (bench/results/):
 
-1. policy decision latency from this process over N decisions: one pooled keep-alive
-   client, the same with the shadow candidate asked concurrently, a new client per
-   call, and OPA's own evaluation time (`?metrics=true`);
+1. policy decision latency from this process over N decisions (bench/decisions.py): one
+   pooled keep-alive client, the same with the shadow candidate in the same request, the
+   candidate as a second concurrent request (the way before), a new client per call,
+   and OPA's own evaluation and handler time (`?metrics=true`);
 2. end-to-end latency (start -> result) and throughput of the governed workflow vs the
    same workflow with the gate removed ("ungoverned", bench/ungoverned.py: the honest
    baseline every governance ratio is against), vs a no-op policy activity (the gate's
@@ -40,23 +41,14 @@ from typing import Any
 from temporalio.client import Client
 
 from bench.bare import BARE_WORKFLOW
+from bench.decisions import percentiles, policy_latency
 from bench.ungoverned import UNGOVERNED_WORKFLOW
 from orchestrator import starts
-from orchestrator.config import OpaSettings, Settings
+from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
 from orchestrator.governed.model import GovernedRequest
-from orchestrator.policy.client import OpaClient, new_http_client
-from orchestrator.policy.contract import (
-    WORKFLOW_START,
-    PolicyInput,
-    Requester,
-    TaskSpec,
-    WorkflowRef,
-)
 from orchestrator.policy.identity import IdentityKey, Keyring
-from orchestrator.policy.shadow import ShadowEvaluator
-from orchestrator.policy.shadow import compare as compare_shadow
 
 RESULTS = Path(__file__).parent / "results"
 TASK = "Generate the weekly usage report"
@@ -73,66 +65,6 @@ class Sizes:
 
 FULL = Sizes(decisions=5000, rounds=10, per_round=10, throughput_batch=200, worker_counts=(1, 2, 4))
 SMOKE = Sizes(decisions=20, rounds=1, per_round=1, throughput_batch=4, worker_counts=(1, 2))
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "n": len(ordered)}
-
-
-def decision_input(number: int) -> PolicyInput:
-    return PolicyInput(
-        WORKFLOW_START,
-        WorkflowRef("GovernedWorkflow", f"bench-{number}", "run"),
-        # As the policy activity hands it to OPA once the start credential verified.
-        Requester("alice", authenticated=True, issuer="alice"),
-        TaskSpec(TASK),
-    )
-
-
-async def policy_latency(opa_url: str, count: int) -> dict[str, Any]:
-    """Milliseconds per decision from this process, and OPA's own evaluation time."""
-    settings = OpaSettings(url=opa_url)
-    pooled_ms, shadow_ms, fresh_ms, opa_eval_ms = [], [], [], []
-    pooled = OpaClient(settings)
-    candidate = ShadowEvaluator(pooled, "shadow/main/decision")
-    for number in range(count):
-        # Interleave: pooled, pooled with the shadow candidate asked beside it (as the
-        # policy activity does), then a brand-new client (TCP connect + request + close).
-        started = time.perf_counter()
-        await pooled.decide(decision_input(number))
-        pooled_ms.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        shadow_answer, enforcing = await asyncio.gather(
-            candidate.ask(decision_input(number)), pooled.decide(decision_input(number))
-        )
-        assert shadow_answer is not None and not isinstance(shadow_answer, str), shadow_answer
-        compare_shadow(enforcing, shadow_answer)
-        shadow_ms.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        fresh = OpaClient(settings)
-        await fresh.decide(decision_input(number))
-        await fresh.aclose()
-        fresh_ms.append((time.perf_counter() - started) * 1000)
-    await pooled.aclose()
-    async with new_http_client(settings) as http:
-        for number in range(min(count, 1000)):
-            answer = await http.post(
-                f"/v1/data/{settings.decision_path}",
-                params={"metrics": "true"},
-                json={"input": decision_input(number).to_opa()},
-            )
-            opa_eval_ms.append(answer.json()["metrics"]["timer_rego_query_eval_ns"] / 1e6)
-    return {
-        "pooled": percentiles(pooled_ms),
-        "pooled_with_shadow": percentiles(shadow_ms),
-        "new_client_per_call": percentiles(fresh_ms),
-        "opa_eval": percentiles(opa_eval_ms),
-    }
 
 
 @contextmanager
@@ -332,6 +264,12 @@ def ratios(report: dict[str, Any]) -> dict[str, float]:
     found = {
         "decision with shadow / without, p50": policy["pooled_with_shadow"]["p50"]
         / policy["pooled"]["p50"],
+        "decision with shadow as a second request / without, p50": policy[
+            "pooled_with_shadow_two_requests"
+        ]["p50"]
+        / policy["pooled"]["p50"],
+        "pooled decision p50 / OPA handler p50": policy["pooled"]["p50"]
+        / policy["opa_handler"]["p50"],
         "pooled decision p50 / OPA evaluation p50": policy["pooled"]["p50"]
         / policy["opa_eval"]["p50"],
         "tracing on / off throughput (file)": traced["tracing on"]["throughput_median_per_s"]
@@ -358,10 +296,13 @@ def markdown(report: dict[str, Any]) -> str:
     policy = report["policy_latency_ms"]
     lines += ["| policy decision (ms) | p50 | p95 | p99 | n |", "|---|---|---|---|---|"]
     for name, row in policy.items():
-        lines.append(
-            f"| {name} | {row['p50']:.3f} | {row['p95']:.3f} | {row['p99']:.3f} | {row['n']} |"
-        )
+        if isinstance(row, dict):
+            lines.append(
+                f"| {name} | {row['p50']:.3f} | {row['p95']:.3f} | {row['p99']:.3f} | {row['n']} |"
+            )
     lines += [
+        "",
+        f"Shadow sample rate {policy['shadow_sample_rate']:g} (OPA_SHADOW_SAMPLE_RATE).",
         "",
         "| workflow variant | server | median latency (ms) | p95 (ms) | throughput (wf/s) |",
         "|---|---|---|---|---|",

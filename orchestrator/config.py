@@ -14,6 +14,7 @@
 | OPA_DECISION_PATH | orchestrator/main/decision | Data API path of the decision |
 | OPA_TIMEOUT_SECONDS | 2.0 | per-request timeout to OPA |
 | OPA_SHADOW_DECISION_PATH | shadow/main/decision | candidate policy asked beside it (`off`: none) |
+| OPA_SHADOW_SAMPLE_RATE | 1.0 | share of decisions (0 to 1) the candidate is asked about |
 | OPA_POLICY_DIR | - | the policy files OPA watches: the worker warns when OPA serves stale policy |
 | OPA_LOG_FILE | - | OPA's log, where that warning finds OPA's load error |
 | JAEGER_QUERY_URL | http://127.0.0.1:16686 | Jaeger query API (trace viewer) |
@@ -63,6 +64,8 @@ class OpaSettings:
     timeout_seconds: float = 2.0
     # None: no candidate policy is evaluated.
     shadow_decision_path: str | None = "shadow/main/decision"
+    # The share of decisions the candidate is asked about (a random sample).
+    shadow_sample_rate: float = 1.0
     # Where OPA loads policy from and logs (local stack): to tell when it serves stale policy.
     policy_dir: Path | None = None
     log_file: Path | None = None
@@ -133,6 +136,10 @@ class Settings:
             ui_url=text("TEMPORAL_UI_URL", TemporalSettings.ui_url).rstrip("/"),
             encryption_keys_file=optional_path("ORCH_ENCRYPTION_KEYS_FILE"),
         )
+        if number("OPA_SHADOW_SAMPLE_RATE", 1.0) > 1:
+            raise ConfigError(
+                f"OPA_SHADOW_SAMPLE_RATE={env['OPA_SHADOW_SAMPLE_RATE']!r} must be between 0 and 1."
+            )
         if (temporal.tls_cert is None) != (temporal.tls_key is None):
             raise ConfigError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together.")
         opa = OpaSettings(
@@ -140,6 +147,7 @@ class Settings:
             decision_path=text("OPA_DECISION_PATH", OpaSettings.decision_path).strip("/"),
             timeout_seconds=number("OPA_TIMEOUT_SECONDS", OpaSettings.timeout_seconds),
             shadow_decision_path=_shadow_path(env.get("OPA_SHADOW_DECISION_PATH")),
+            shadow_sample_rate=number("OPA_SHADOW_SAMPLE_RATE", OpaSettings.shadow_sample_rate),
             policy_dir=_path(env.get("OPA_POLICY_DIR")),
             log_file=_path(env.get("OPA_LOG_FILE")),
         )

@@ -46,7 +46,11 @@ def build_worker(
         opa,
         metrics,
         keyring=load_keyring(settings),
-        shadow=ShadowEvaluator(opa, shadow_path) if shadow_path else None,
+        shadow=(
+            ShadowEvaluator(opa, shadow_path, settings.opa.shadow_sample_rate)
+            if shadow_path
+            else None
+        ),
     )
     agent = AgentActivities(Outbox(settings.agent_outbox))
     escalation = EscalationActivities(

@@ -27,6 +27,8 @@ DATA_API = "/v1/data/"
 DEFAULT_ENFORCING_PATH = "orchestrator/main/decision"
 DEFAULT_SHADOW_PATH = "shadow/main/decision"
 DEFAULT_BATCH_PATH = "orchestrator/batch/verdicts"
+# The enforcing decision with the candidate's beside it, in one request.
+PAIRED_PATH = "orchestrator/paired/decision"
 
 # Both spellings: the instrumentation writes the old or the new HTTP semantic conventions,
 # or both, depending on OTEL_SEMCONV_STABILITY_OPT_IN.
@@ -50,6 +52,7 @@ def instrument_client(
     roles = {enforcing_path.strip("/"): "enforcing", batch_path.strip("/"): "batch"}
     if shadow_path:
         roles[shadow_path.strip("/")] = "shadow"
+        roles[PAIRED_PATH] = "enforcing+shadow"
 
     async def request_hook(span: Span, request: RequestInfo) -> None:
         await _strip_query(span, request)

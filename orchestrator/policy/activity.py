@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, replace
 
 from temporalio import activity
@@ -12,7 +11,7 @@ from orchestrator.policy.authentication import authenticate
 from orchestrator.policy.client import OpaClient, PolicyError
 from orchestrator.policy.contract import Asked, PolicyDecision, PolicyInput
 from orchestrator.policy.identity import Keyring
-from orchestrator.policy.shadow import ShadowEvaluator, compare
+from orchestrator.policy.shadow import ShadowEvaluator, compare, decide_with_shadow
 from orchestrator.vocabulary import POLICY_ACTIVITY
 from telemetry.metrics import PolicyMetrics
 from telemetry.policy_attributes import annotate_current_span, record_shadow_event
@@ -38,16 +37,11 @@ class PolicyActivities:
     @activity.defn(name=POLICY_ACTIVITY)
     async def decide(self, policy_input: PolicyInput) -> PolicyDecision:
         policy_input, approver = authenticate(policy_input, self.keyring)
-        # Asked at the same time, so the candidate adds no latency unless it is the slower.
-        candidate = asyncio.create_task(self.shadow.ask(policy_input)) if self.shadow else None
         try:
-            decision = await self._enforcing(policy_input)
-        except BaseException:
-            # No enforcing decision, nothing to compare: the candidate's answer is moot.
-            if candidate:
-                candidate.cancel()
-            raise
-        answer = await candidate if candidate else None
+            # The candidate in the same request (shadow.py): it costs OPA's time only.
+            decision, answer = await decide_with_shadow(self.client, self.shadow, policy_input)
+        except PolicyError as error:
+            raise self._failure(error) from None
         if answer is not None:
             decision = replace(decision, shadow=compare(decision, answer))
         if self.metrics:
@@ -90,15 +84,12 @@ class PolicyActivities:
             asked=Asked.of_document(asdict(policy_input)),
         )
 
-    async def _enforcing(self, policy_input: PolicyInput) -> PolicyDecision:
-        """The decision that counts, or the Temporal failure that says why there is none."""
-        try:
-            return await self.client.decide(policy_input)
-        except PolicyError as error:
-            if self.metrics:
-                self.metrics.record_error(error.error_class)
-            # Retryable errors keep the workflow waiting at the gate (fail closed); the
-            # others cannot heal by retrying, so they fail the workflow with this message.
-            raise ApplicationError(
-                str(error), type=type(error).__name__, non_retryable=not error.retryable
-            ) from None
+    def _failure(self, error: PolicyError) -> ApplicationError:
+        """The Temporal failure that says why there is no enforcing decision."""
+        if self.metrics:
+            self.metrics.record_error(error.error_class)
+        # Retryable errors keep the workflow waiting at the gate (fail closed); the
+        # others cannot heal by retrying, so they fail the workflow with this message.
+        return ApplicationError(
+            str(error), type=type(error).__name__, non_retryable=not error.retryable
+        )

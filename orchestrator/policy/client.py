@@ -35,6 +35,9 @@ from orchestrator.policy.stale import PolicyWatch, StaleWatcher
 # The batch rule wraps this decision (policies/orchestrator/batch/batch.rego).
 DEFAULT_DECISION_PATH = OpaSettings.decision_path
 BATCH_PATH = "orchestrator/batch/verdicts"
+# The default decision with the default candidate's beside it (policies/orchestrator/paired).
+PAIRED_PATH = "orchestrator/paired/decision"
+DEFAULT_SHADOW_PATH = OpaSettings.shadow_decision_path
 
 
 @dataclass(frozen=True)
@@ -120,17 +123,32 @@ class OpaClient:
         await self.http.aclose()
 
     async def decide(self, policy_input: PolicyInput) -> PolicyDecision:
+        decision, _ = await self.decide_paired(policy_input, self.settings.decision_path)
+        return decision
+
+    async def decide_paired(
+        self, policy_input: PolicyInput, path: str = PAIRED_PATH
+    ) -> tuple[PolicyDecision, Any]:
+        """The enforcing decision, asked at `path`, and OPA's whole answer (at PAIRED_PATH
+        it holds the candidate's decision under `result.shadow`, when there is one)."""
         started = time.perf_counter()
         # metrics: whether OPA compiled the query for this answer (a change since).
-        body = await self._post(
-            self.settings.decision_path, encode_input(policy_input), metrics=True
-        )
+        body = await self._post(path, encode_input(policy_input), metrics=True)
         decision = parse_decision(body, self.settings.decision_path, policy_input.action)
         revision = await self.fingerprint.revision(decision.policy_revision, body)
         if self.stale:
             self.stale.poll()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return replace(decision, policy_revision=revision, evaluated_ms=round(elapsed_ms, 3))
+        decided = replace(decision, policy_revision=revision, evaluated_ms=round(elapsed_ms, 3))
+        return decided, body
+
+    @property
+    def pairs(self) -> bool:
+        """Whether the paired rule wraps the policies this client is set to ask."""
+        return (
+            self.settings.decision_path == DEFAULT_DECISION_PATH
+            and self.settings.shadow_decision_path == DEFAULT_SHADOW_PATH
+        )
 
     async def verdicts(self, inputs: list[PolicyInput]) -> list[Verdict]:
         """Allow and reasons for each input, in one request (policies/orchestrator/batch).

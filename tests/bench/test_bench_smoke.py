@@ -24,8 +24,11 @@ async def test_bench_smoke_reports_every_part(stack: LocalStack, tmp_path: Path)
     assert set(report["policy_latency_ms"]) == {
         "pooled",
         "pooled_with_shadow",
+        "pooled_with_shadow_two_requests",
         "new_client_per_call",
         "opa_eval",
+        "opa_handler",
+        "shadow_sample_rate",
     }
     every = {"governed", "ungoverned", "noop-policy", "bare"}
     assert set(report["variants"]) == set(report["variants_in_memory"]) == every

@@ -122,15 +122,12 @@ async def test_one_trace_runs_from_the_cli_to_opas_span(
         if s.attributes.get("http.request.method", s.attributes.get("http.method")) == "POST"
         and "/v1/data/" in str(s.attributes.get("url.full", s.attributes.get("http.url")))
     }
-    # The enforcing decision and, beside it, the shadow candidate: each with OPA's span,
-    # and each saying which it is (telemetry/httpx_tracing.py).
-    assert sorted(url.split("/v1/data/")[1] for url in posts) == [
-        "orchestrator/main/decision",
-        "shadow/main/decision",
-    ]
-    assert sorted(
+    # The enforcing decision and the shadow candidate in one request (policies/orchestrator/
+    # paired), with OPA's span, saying what it asks (telemetry/httpx_tracing.py).
+    assert [url.split("/v1/data/")[1] for url in posts] == ["orchestrator/paired/decision"]
+    assert [
         (str(http.attributes[OPA_ROLE]), str(http.attributes[OPA_PATH])) for http in posts.values()
-    ) == [("enforcing", "orchestrator/main/decision"), ("shadow", "shadow/main/decision")]
+    ] == [("enforcing+shadow", "orchestrator/paired/decision")]
     for http in posts.values():
         [opa] = children(spans, http)
         assert opa.service == "opa"

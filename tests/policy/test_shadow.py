@@ -30,9 +30,16 @@ from orchestrator.policy.contract import (
 from orchestrator.policy.gate import changed_since_approval
 from orchestrator.policy.shadow import ShadowEvaluator, compare
 
-SETTINGS = OpaSettings(url="http://opa.test", decision_path="orchestrator/main/decision")
+# A candidate the paired rule does not wrap, so it is asked in its own request (the one
+# request for both is tests/policy/test_shadow_paired.py).
+CANDIDATE = "shadow/candidate/decision"
+SETTINGS = OpaSettings(
+    url="http://opa.test",
+    decision_path="orchestrator/main/decision",
+    shadow_decision_path=CANDIDATE,
+)
 ENFORCING_URL = "http://opa.test/v1/data/orchestrator/main/decision"
-SHADOW_URL = "http://opa.test/v1/data/shadow/main/decision"
+SHADOW_URL = f"http://opa.test/v1/data/{CANDIDATE}"
 INPUT = PolicyInput(
     WORKFLOW_START,
     WorkflowRef("GovernedWorkflow", "wf-1", "run-1"),
@@ -121,7 +128,7 @@ async def test_a_failing_candidate_is_recorded_and_never_changes_the_outcome(
     respx.post(ENFORCING_URL).respond(json=answer(ALLOW_LOW))
     respx.post(SHADOW_URL).mock(side_effect=[response])
     client = OpaClient(SETTINGS)
-    activities = PolicyActivities(client, shadow=ShadowEvaluator(client, "shadow/main/decision"))
+    activities = PolicyActivities(client, shadow=ShadowEvaluator(client, CANDIDATE))
     result = await ActivityEnvironment().run(activities.decide, INPUT)
     assert result.outcome == "allow"
     assert result.shadow is not None
@@ -134,7 +141,7 @@ async def test_no_candidate_deployed_means_no_shadow_result() -> None:
     respx.post(ENFORCING_URL).respond(json=answer(ALLOW_LOW))
     respx.post(SHADOW_URL).respond(json=answer(None))
     client = OpaClient(SETTINGS)
-    activities = PolicyActivities(client, shadow=ShadowEvaluator(client, "shadow/main/decision"))
+    activities = PolicyActivities(client, shadow=ShadowEvaluator(client, CANDIDATE))
     result = await ActivityEnvironment().run(activities.decide, INPUT)
     assert (result.outcome, result.shadow) == ("allow", None)
 
@@ -144,7 +151,7 @@ async def test_without_an_enforcing_decision_the_candidate_changes_nothing() -> 
     respx.post(ENFORCING_URL).respond(status_code=503, text="down")
     respx.post(SHADOW_URL).respond(json=answer(ALLOW_LOW))
     client = OpaClient(SETTINGS)
-    activities = PolicyActivities(client, shadow=ShadowEvaluator(client, "shadow/main/decision"))
+    activities = PolicyActivities(client, shadow=ShadowEvaluator(client, CANDIDATE))
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(activities.decide, INPUT)
     # Fail closed as without a shadow: retryable, so the workflow waits at the gate.

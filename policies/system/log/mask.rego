@@ -42,6 +42,14 @@ mask contains {"op": "upsert", "path": sprintf("/result/reasons/%d", [i]), "valu
 	clean != reason
 }
 
+# The candidate's reasons, where orchestrator/paired answers it beside the decision.
+mask contains {"op": "upsert", "path": sprintf("/result/shadow/reasons/%d", [i]), "value": clean} if {
+	some i, reason in input.result.shadow.reasons
+	is_string(reason)
+	clean := _redacted(reason)
+	clean != reason
+}
+
 # METADATA
 # title: Sensitive key
 # description: |

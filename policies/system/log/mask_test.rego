@@ -99,6 +99,14 @@ test_reasons_that_quote_a_secret_are_masked if {
 	} with input as decided
 }
 
+test_the_candidates_reasons_are_masked_too if {
+	decided := {
+		"input": {"task": {"description": "x"}},
+		"result": {"reasons": ["ok"], "shadow": {"reasons": ["mail ops@example.com", "ok"]}},
+	}
+	log.mask == {upsert("/result/shadow/reasons/0", "mail **REDACTED**")} with input as decided
+}
+
 # OPA addresses a path by its plain segments and lists masked paths in the log: a key it
 # cannot address, or that is itself secret, masks its nearest addressable ancestor.
 test_keys_that_cannot_be_addressed_mask_their_parent if {
