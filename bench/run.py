@@ -63,7 +63,7 @@ class Sizes:
     worker_counts: tuple[int, ...]
 
 
-FULL = Sizes(decisions=5000, rounds=10, per_round=10, throughput_batch=200, worker_counts=(1, 2, 4))
+FULL = Sizes(decisions=2000, rounds=10, per_round=10, throughput_batch=200, worker_counts=(1, 2, 4))
 SMOKE = Sizes(decisions=20, rounds=1, per_round=1, throughput_batch=4, worker_counts=(1, 2))
 
 
