@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -81,7 +81,7 @@ class PolicyActivities:
             requester_issuer=policy_input.requester.issuer,
             authenticated_approver=approver or decision.authenticated_approver,
             # Run as a local activity, the decision's history marker keeps no input.
-            asked=Asked.of_document(asdict(policy_input)),
+            asked=Asked.of(policy_input),
         )
 
     def _failure(self, error: PolicyError) -> ApplicationError:

@@ -38,6 +38,7 @@ BATCH_PATH = "orchestrator/batch/verdicts"
 # The default decision with the default candidate's beside it (policies/orchestrator/paired).
 PAIRED_PATH = "orchestrator/paired/decision"
 DEFAULT_SHADOW_PATH = OpaSettings.shadow_decision_path
+JSON_CONTENT = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class OpaClient:
     ) -> None:
         self.settings = settings
         self.http = http or new_http_client(settings)
+        self._urls: dict[tuple[str, bool], httpx.URL] = {}
         # The revision each decision records carries a digest of what OPA loaded.
         self.fingerprint = PolicyFingerprint(settings.url, self.http)
         self.stale = StaleWatcher(watch, self.fingerprint) if watch else None
@@ -176,16 +178,22 @@ class OpaClient:
         """OPA's raw answer for `decision_path` (also the shadow policy's, shadow.py)."""
         return await self._post(decision_path, encode_input(policy_input))
 
+    def _url(self, decision_path: str, metrics: bool) -> httpx.URL:
+        """The request's absolute URL, parsed once per path: parsing and merging it with
+        the base URL and the query on every call was a tenth of the client's own time."""
+        key = (decision_path, metrics)
+        url = self._urls.get(key)
+        if url is None:
+            query = {"provenance": "true", "metrics": "true"} if metrics else {"provenance": "true"}
+            url = httpx.URL(f"{self.settings.url}/v1/data/{decision_path}", params=query)
+            self._urls[key] = url
+        return url
+
     async def _post(self, decision_path: str, content: bytes, *, metrics: bool = False) -> Any:
-        url_path = f"/v1/data/{decision_path}"
-        where = f"{self.settings.url}{url_path}"
-        params = {"provenance": "true", "metrics": "true"} if metrics else {"provenance": "true"}
+        where = f"{self.settings.url}/v1/data/{decision_path}"
         try:
             response = await self.http.post(
-                url_path,
-                params=params,
-                content=content,
-                headers={"Content-Type": "application/json"},
+                self._url(decision_path, metrics), content=content, headers=JSON_CONTENT
             )
         except httpx.TimeoutException:
             raise OpaTimeout(

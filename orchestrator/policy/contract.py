@@ -195,6 +195,16 @@ class Asked:
     credential_nonce: str = ""
 
     @classmethod
+    def of(cls, policy_input: "PolicyInput") -> "Asked":
+        """From the input itself; copies only the sections it reads (never the task's)."""
+        sections = {
+            name: asdict(value)
+            for name in ("approval", "step", "schedule")
+            if (value := getattr(policy_input, name)) is not None
+        }
+        return cls.of_document(sections)
+
+    @classmethod
     def of_document(cls, given: Any) -> "Asked":
         """From a policy input as a plain document: asdict() of one, or as history has it."""
         given = given if isinstance(given, dict) else {}
