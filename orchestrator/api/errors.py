@@ -158,7 +158,20 @@ def unavailable(settings: Settings) -> ApiError:
     )
 
 
+# What Temporal answers an update that was on its way while the workflow closed (another
+# decision ended it in the same moment): the update never reached the workflow.
+ABORTED_BY_CLOSE = "aborted by closing workflow"
+
+
 def rpc_error(error: RPCError, settings: Settings, workflow_id: str | None = None) -> ApiError:
+    if ABORTED_BY_CLOSE in error.message and workflow_id:
+        return ApiError(
+            409,
+            "workflow_closed",
+            f"Workflow {workflow_id} finished before this reached it (another decision "
+            "closed it at the same moment); it did not count.",
+            workflow_id=workflow_id,
+        )
     if error.status == RPCStatusCode.NOT_FOUND and workflow_id:
         if "already completed" in error.message:
             return ApiError(

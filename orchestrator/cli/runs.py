@@ -210,6 +210,10 @@ async def _refuse_closed(
 def _already_closed(error: RPCError) -> bool:
     # What Temporal answers for an update to a closed workflow (the API's 409
     # workflow_closed, orchestrator/api/errors.py, tells it apart the same way).
+    # An update on its way while the workflow closed (another decision ended it at the
+    # same moment) is aborted: it never reached the workflow and did not count.
+    if "aborted by closing workflow" in error.message:
+        return True
     return error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message
 
 

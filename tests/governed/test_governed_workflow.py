@@ -108,10 +108,16 @@ async def test_two_concurrent_decisions_only_one_counts(worker: RunningWorker) -
         decide(handle, "approve", "bob"), decide(handle, "reject", "carol"), return_exceptions=True
     )
     receipts = [o for o in outcomes if isinstance(o, ApprovalReceipt)]
-    refusals = [o for o in outcomes if isinstance(o, WorkflowUpdateFailedError)]
     assert len(receipts) == 1, outcomes
-    assert len(refusals) == 1, outcomes
-    assert "already" in str(refusals[0].cause).lower()
+    [loser] = [o for o in outcomes if not isinstance(o, ApprovalReceipt)]
+    # Refused by the workflow as already decided; or, when the winner closed the run
+    # while the loser's update was still on its way, aborted by Temporal without
+    # reaching it (the CLI and the API say so: orchestrator/cli/runs.py, api/errors.py).
+    if isinstance(loser, WorkflowUpdateFailedError):
+        assert "already" in str(loser.cause).lower()
+    else:
+        assert isinstance(loser, RPCError), outcomes
+        assert "aborted by closing workflow" in loser.message
     status = await status_of(handle)
     assert status.approval_status in ("approved", "rejected")
     with contextlib.suppress(WorkflowFailureError):
