@@ -14,15 +14,16 @@ DEVSTACK := $(PY) -m orchestrator.devstack
 # Point the orchestrator's own processes at the local stack (ports follow ORCH_*_PORT).
 CLIENT_ENV = eval "$$($(DEVSTACK) env)" &&
 
-.PHONY: help setup servers browser up down status logs run-server run-worker worker demo test \
-	lint fmt typecheck policy-check pytest faults bench bench-smoke bench-inbox schedule-workflow console api sample-workflow approve-workflow \
+.PHONY: help setup servers cluster-servers browser up down status logs run-server \
+	cluster-up cluster-down cluster-status cluster-logs cluster-env run-worker worker demo test \
+	lint fmt typecheck policy-check pytest faults bench bench-cluster bench-smoke bench-inbox schedule-workflow console api sample-workflow approve-workflow \
 	reject-workflow policy-denied-workflow clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
 
 ## --- set-up -------------------------------------------------------------------
-setup: $(STAMP) servers browser ## create .venv, install the package + dev tools, build OPA and Jaeger, install Chromium
+setup: $(STAMP) servers cluster-servers browser ## create .venv, install the package + dev tools, build OPA, Jaeger and the Temporal server, install PostgreSQL and Chromium
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) is missing: install Python >= 3.11" >&2; exit 1; }
@@ -32,6 +33,10 @@ $(STAMP): pyproject.toml
 
 servers: ## build OPA and Jaeger from the Go module proxy (cached; instant when built)
 	@tools/servers/build.sh >/dev/null
+
+cluster-servers: ## build the Temporal server + SQL tool (cached), install PostgreSQL (when missing)
+	@tools/servers/build-temporal.sh >/dev/null
+	@tools/postgres/install.sh >/dev/null
 
 browser: ## Debian's chromium + chromium-driver for the console's browser tests (when missing)
 	@tools/browser/install.sh
@@ -50,6 +55,24 @@ logs: ## print the last lines of each service's log (LINES=40)
 	@$(DEVSTACK) logs --lines $(or $(LINES),40)
 
 run-server: up ## the old demo's name for `make up`
+
+## --- the cluster stack: Temporal's four services on PostgreSQL ---------------------
+# The same product against it: `eval "$$(make -s cluster-env)"` points the CLI, worker and
+# API at it (the frontend listens where the dev server does, so stop one stack first).
+cluster-up: setup ## start PostgreSQL, Temporal's frontend/history/matching/worker, OPA and Jaeger
+	@$(DEVSTACK) up --stack cluster
+
+cluster-down: ## stop the cluster stack, leaving no process behind
+	@test -x $(PY) && $(DEVSTACK) down --stack cluster || true
+
+cluster-status: ## each cluster service, healthy or not, and the workers polling
+	@$(DEVSTACK) status --stack cluster
+
+cluster-logs: ## the last lines of each cluster service's log (LINES=40)
+	@$(DEVSTACK) logs --stack cluster --lines $(or $(LINES),40)
+
+cluster-env: ## the variables that point the orchestrator at the cluster stack
+	@$(DEVSTACK) env --stack cluster
 
 # Not `worker: up`: up would say "no worker is polling", right before this one starts.
 worker: setup ## run a worker in the foreground against the local stack (Ctrl-C stops it)
@@ -102,6 +125,9 @@ api: up ## serve the HTTP API on 127.0.0.1:8080 (tokens: deploy/api.example.yaml
 bench: setup ## governance and tracing cost vs bare Temporal; writes bench/results/
 	$(PY) -m bench.run
 
+bench-cluster: setup ## governed throughput by worker processes: cluster stack vs dev server
+	$(PY) -m bench.cluster
+
 bench-smoke: setup ## the benchmark with tiny counts, to check the harness
 	$(PY) -m bench.run --smoke
 
@@ -125,5 +151,5 @@ policy-denied-workflow: up ## start a task the policy denies
 	@$(CLIENT_ENV) $(ORCH) start --task "forbidden: drop the customer database" \
 		--requester alice --wait
 
-clean: down ## remove the virtualenv, the local stack's data and the .bin links
+clean: down cluster-down ## remove the virtualenv, both stacks' data and the .bin links
 	rm -rf $(VENV) .data .bin

@@ -1,5 +1,8 @@
 """`python -m orchestrator.devstack up|down|status|logs|env|console`: what `make up` & co. run.
 
+`--stack cluster` does the same for the cluster stack (orchestrator/devstack/cluster:
+Temporal's four services on PostgreSQL), which `make cluster-up` & co. run.
+
 `up` and `status` also say which workers poll the task queue (orchestrator/devstack/
 workers.py): `up` starts none, and without one nothing runs.
 """
@@ -12,6 +15,9 @@ import time
 from pathlib import Path
 
 from orchestrator.devstack import process, workers
+from orchestrator.devstack.cluster import ClusterPorts, ClusterStack, default_cluster
+from orchestrator.devstack.cluster.binaries import ClusterBinaries
+from orchestrator.devstack.cluster.stack import CLUSTER_DATA
 from orchestrator.devstack.services import Binaries, Ports, StackError, StackLayout
 from orchestrator.devstack.stack import DEFAULT_DATA, LocalStack, default_stack
 from orchestrator.policy.load_errors import last_load_error
@@ -20,7 +26,13 @@ from orchestrator.policy.load_errors import last_load_error
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestrator.devstack")
     parser.add_argument("command", choices=["up", "down", "status", "logs", "env", "console"])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="state folder")
+    parser.add_argument(
+        "--stack",
+        choices=["dev", "cluster"],
+        default="dev",
+        help="dev: Temporal's dev server (make up); cluster: its four services on PostgreSQL",
+    )
+    parser.add_argument("--data", type=Path, help="state folder (.data/ or .data/cluster/)")
     parser.add_argument("--lines", type=int, default=40, help="log lines per service (logs)")
     parser.add_argument(
         "--starting-worker",
@@ -30,18 +42,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "env":
-            # Addresses only: no binary needed to print them.
-            unlocated = Binaries(Path(), Path(), Path())
-            stack = LocalStack(Ports.from_env(), StackLayout(root=args.data), unlocated)
-            for key, value in stack.client_env().items():
+            for key, value in addresses_only(args.stack, args.data).client_env().items():
                 print(f"export {key}={value}")
             return 0
-        stack = default_stack(args.data)
+        stack = (
+            default_cluster(args.data or CLUSTER_DATA)
+            if args.stack == "cluster"
+            else default_stack(args.data or DEFAULT_DATA)
+        )
         if args.command == "up":
             started = time.monotonic()
             for line in stack.up():
                 print(line)
-            print(f"stack healthy in {time.monotonic() - started:.1f}s; `make down` stops it.")
+            down = "make cluster-down" if args.stack == "cluster" else "make down"
+            print(f"stack healthy in {time.monotonic() - started:.1f}s; `{down}` stops it.")
             if not args.starting_worker:
                 # `up` starts no worker: say so, and how to start one, unless one polls.
                 print(workers.describe(workers.polling(stack), None))
@@ -62,9 +76,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def addresses_only(kind: str, data: Path | None) -> LocalStack:
+    """A stack that can only say its addresses: no binary needed to print them."""
+    if kind == "cluster":
+        layout = StackLayout(root=data or CLUSTER_DATA)
+        return ClusterStack(ClusterPorts.from_env(), layout, ClusterBinaries.unlocated())
+    unlocated = Binaries(Path(), Path(), Path())
+    return LocalStack(Ports.from_env(), StackLayout(root=data or DEFAULT_DATA), unlocated)
+
+
 def print_status(stack: LocalStack) -> int:
     healthy = True
-    for service in stack.status():
+    services = stack.status()
+    width = max(9, *(len(service.name) + 1 for service in services))
+    for service in services:
         if service.healthy:
             word = "healthy"
         elif service.running:
@@ -81,9 +106,11 @@ def print_status(stack: LocalStack) -> int:
             word = "STALE"
         healthy &= service.healthy and not load_error
         pid = f"pid {service.pid}" if service.running else "-"
-        print(f"{service.name:<9} {word:<10} {pid:<11} {service.url}")
+        print(f"{service.name:<{width}} {word:<10} {pid:<11} {service.url}")
         if load_error:
-            print(f"{'':9} OPA refused the last edit and serves the policy it had: {load_error}")
+            print(
+                f"{'':{width}} OPA refused the last edit and serves the policy it had: {load_error}"
+            )
     if healthy:
         # Every worker Temporal sees (`make worker`'s included), not only the pid file's.
         background = process.running_pid(stack.layout, "worker")

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import httpx
-
+from orchestrator.devstack import probes
 from orchestrator.devstack.services import ServiceSpec, StackError, StackLayout
 
 # Linux tells a process's state, group and start time in /proc; elsewhere (macOS) the
@@ -210,10 +209,7 @@ def _group_running(layout: StackLayout, name: str, pid: int) -> bool:
 
 
 def is_healthy(spec: ServiceSpec, timeout: float = 1.0) -> bool:
-    try:
-        return httpx.get(spec.health_url, timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return probes.is_healthy(spec.health_url, timeout)
 
 
 def port_in_use(port: int) -> bool:

@@ -12,6 +12,7 @@ import socket
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Self
 
 from orchestrator.vocabulary import SEARCH_ATTRIBUTES
 
@@ -45,7 +46,7 @@ class Ports:
     codec: int = 8089
 
     @classmethod
-    def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Ports:
+    def from_env(cls, env: os._Environ[str] | dict[str, str] = os.environ) -> Self:
         """Defaults overridden by `ORCH_<NAME>_PORT`, e.g. `ORCH_OPA_PORT=18181`."""
         values: dict[str, int] = {}
         for f in fields(cls):
@@ -59,7 +60,7 @@ class Ports:
         return cls(**values)
 
     @classmethod
-    def free(cls) -> Ports:
+    def free(cls) -> Self:
         """A set of currently free ports, for a test session beside a running `make up` stack."""
         sockets = []
         try:

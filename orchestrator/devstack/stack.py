@@ -98,6 +98,13 @@ class LocalStack:
         raise StackError(f"{name}: no such service (expected one of {names}).")
 
     def up(self) -> list[str]:
+        lines = self.write_development_secrets()
+        lines += process.start_all(self.services, self.layout)
+        return [*lines, *self.codec_notes()]
+
+    def write_development_secrets(self) -> list[str]:
+        """Approval keys and sign-in tokens for the directory's people (and the UI's codec
+        token), each written once; a line for each file written now."""
         lines = []
         if write_development_keys(self.layout.identities, self.directory_people()):
             lines.append(f"identities: wrote development approval keys to {self.layout.identities}")
@@ -105,8 +112,7 @@ class LocalStack:
             lines.append(f"api: wrote development sign-in tokens to {self.layout.api_tokens}")
         if self.codec is not None and write_secret(self.layout.codec_token):
             lines.append(f"codec: wrote the Temporal UI's codec token to {self.layout.codec_token}")
-        lines += process.start_all(self.services, self.layout)
-        return [*lines, *self.codec_notes()]
+        return lines
 
     def codec_notes(self) -> list[str]:
         """What to do when the UI cannot decode: a Temporal started before encryption was

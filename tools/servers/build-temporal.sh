@@ -2,13 +2,13 @@
 # Build the Temporal server and its SQL schema tool from the Go module proxy at the
 # version pinned in temporal/go.mod and go.sum beside this script, into the cache that
 # tools/servers/build.sh fills with OPA and Jaeger, and copy the server module's SQL
-# schemas beside them (the cluster stack migrates PostgreSQL with them). Prints nothing
-# but one line per binary (and one for the schemas) when all is cached.
+# schemas and configuration template beside them (the cluster stack uses both). Prints nothing
+# but one line per binary (and one for the module's files) when all is cached.
 #
 #   tools/servers/build-temporal.sh    build what is missing, link into .bin/
 #
-# For the cluster stack on PostgreSQL (being built: not wired into make yet); the
-# single-process dev server (`make up`) does not need it.
+# For the cluster stack on PostgreSQL (`make cluster-up`, orchestrator/devstack/cluster);
+# the single-process dev server (`make up`) does not need it.
 #
 # Environment: ORCH_CACHE_DIR (default ~/.cache/policy-orchestrator).
 set -euo pipefail
@@ -49,29 +49,32 @@ build() { # name package
   echo "$name $version $target"
 }
 
-# The schemas (schema/postgresql/v12/{temporal,visibility}/versioned/...) are files of
-# the module itself; the module cache keeps them read-only and may be cleaned
-# (`go clean -modcache`), so a copy lives in the cache beside the binaries.
-schemas() {
-  local target="$cache/temporal-schema-$version" source
-  if [ ! -d "$target/postgresql/v12/temporal/versioned" ]; then
+# The module's own files the cluster stack needs: the PostgreSQL schemas
+# (schema/postgresql/v12/{temporal,visibility}/versioned/...) that temporal-sql-tool
+# applies, and config/docker.yaml, the configuration template the temporalio/server image
+# renders (the cluster stack renders the same one). The module cache keeps them read-only
+# and may be cleaned (`go clean -modcache`), so a copy lives in the cache beside the binaries.
+module_files() {
+  local target="$cache/temporal-files-$version" source
+  if [ ! -f "$target/config/docker.yaml" ] || [ ! -d "$target/schema/postgresql/v12/temporal/versioned" ]; then
     source="$(cd "$here/temporal" && go mod download -json "$module@$version" |
       sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')" ||
-      fail "cannot download $module $version to copy its SQL schemas."
-    [ -d "$source/schema/postgresql/v12" ] ||
-      fail "$module $version has no schema/postgresql/v12 in the module cache ($source)."
+      fail "cannot download $module $version to copy its SQL schemas and config template."
+    [ -d "$source/schema/postgresql/v12" ] && [ -f "$source/config/docker.yaml" ] ||
+      fail "$module $version has no schema/postgresql/v12 or config/docker.yaml in the module cache ($source)."
     rm -rf "$target.tmp"
-    mkdir -p "$target.tmp"
-    cp -R "$source/schema/postgresql" "$target.tmp/"
+    mkdir -p "$target.tmp/schema" "$target.tmp/config"
+    cp -R "$source/schema/postgresql" "$target.tmp/schema/"
+    cp "$source/config/docker.yaml" "$target.tmp/config/"
     chmod -R u+w,a+rX "$target.tmp"
     rm -rf "$target"
     mv "$target.tmp" "$target"
   fi
   mkdir -p "$links"
-  ln -sfn "$target" "$links/temporal-schema"
-  echo "temporal-schema $version $target"
+  ln -sfn "$target" "$links/temporal-files"
+  echo "temporal-files $version $target"
 }
 
 build temporal-server "$module/cmd/server"
 build temporal-sql-tool "$module/cmd/tools/sql"
-schemas
+module_files
