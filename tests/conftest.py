@@ -20,7 +20,7 @@ from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackError, StackLayout
 from orchestrator.policy.client import OpaClient
-from tests.support import RunningWorker
+from tests.support import RunningWorker, share_identities
 
 
 def _binaries() -> Binaries:
@@ -39,6 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         binaries=_binaries(),
         temporal_ui=False,
     )
+    share_identities(local.layout)
     try:
         local.up()
     except StackError as error:
@@ -95,3 +96,21 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(server))
     yield env
     await env.shutdown()
+
+
+# Fault tests (tests/faults, tests/cluster) report figures, printed at the end of the run.
+FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    lines: list[str] = []
+    yield lines
+    FIGURES.extend(f"{request.node.name}: {line}" for line in lines)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("fault test figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

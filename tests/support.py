@@ -66,6 +66,16 @@ async def run_orchestrator(
     )
 
 
+def share_identities(layout: StackLayout) -> None:
+    """Give a test stack the session's development keys when another stack made them
+    first: tests sign with the keys ORCH_IDENTITY_KEYS_FILE names, so the dev stack and
+    the cluster must verify with the same ones. Call before `up` (which keeps the file)."""
+    existing = os.environ.get("ORCH_IDENTITY_KEYS_FILE")
+    if existing and Path(existing).exists():
+        layout.identities.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(existing, layout.identities)
+
+
 def stack_keys() -> Keyring:
     """The stack's development keys: every directory person, the API and the scheduler."""
     return Keyring.load(Path(os.environ["ORCH_IDENTITY_KEYS_FILE"]))
