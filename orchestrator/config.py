@@ -25,6 +25,8 @@
 | ORCH_ENCRYPTION_KEYS_FILE | - | encrypt payloads (see orchestrator/codec/codec.py) |
 | ORCH_IDENTITY_KEYS_FILE | .data/identities.json | keys that sign and verify approvals |
 | ORCH_IDENTITY | - | who this CLI approves as (a key in that file) |
+| ORCH_AUDIT_SIGNING_KEY_FILE | - | Ed25519 key (PEM) that signs a checkpoint of each audit export |
+| ORCH_AUDIT_CHECKPOINT_LOG | .data/audit-checkpoints.jsonl | append-only log of those checkpoints |
 | ORCH_NOTIFY_WEBHOOK | - | URL that approval requests and escalation notices are POSTed to |
 | ORCH_CONSOLE_URL | - | the console's address, linked from escalation notices |
 | ORCH_CODEC_TOKENS | - | bearer tokens the codec server answers (comma-separated) |
@@ -88,6 +90,10 @@ class Settings:
     console_url: str | None = None
     codec_tokens: tuple[str, ...] = ()
     worker_service_name: str = "orchestrator-worker"
+    # Audit checkpoints (orchestrator/audit/checkpoint.py): exports are signed only when a
+    # key is set; the key is the exporter's alone, apart from the approval keys.
+    audit_signing_key_file: Path | None = None
+    audit_checkpoint_log: Path = Path(".data/audit-checkpoints.jsonl")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +175,10 @@ class Settings:
                 if token.strip()
             ),
             worker_service_name=text("ORCH_WORKER_SERVICE_NAME", cls.worker_service_name),
+            audit_signing_key_file=_path(env.get("ORCH_AUDIT_SIGNING_KEY_FILE")),
+            audit_checkpoint_log=Path(
+                text("ORCH_AUDIT_CHECKPOINT_LOG", str(cls.audit_checkpoint_log))
+            ),
         )
 
     def workflow_link(self, workflow_id: str, run_id: str | None = None) -> str:

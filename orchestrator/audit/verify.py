@@ -51,6 +51,7 @@ class Verification:
     head: str = GENESIS
     form: ExportFormat | None = None
     problems: list[Problem] = field(default_factory=list)
+    trailer: dict[str, Any] | None = None  # the trailer's entry, when the stream has one
 
     @property
     def ok(self) -> bool:
@@ -233,6 +234,7 @@ def _check_trailer(parsed: list[_Line], last_number: int, result: Verification) 
         )
         return
     trailer = trailers[0]
+    result.trailer = trailer.entry
     for extra in parsed[parsed.index(trailer) + 1 :]:
         message = f"seq {extra.seq} after the trailer (line {trailer.number})"
         result.problems.append(Problem(extra.number, ProblemKind.APPENDED, message))

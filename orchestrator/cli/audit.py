@@ -19,16 +19,18 @@ import json
 import sys
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio.client import Client
 
+from orchestrator.audit import checkpoint
 from orchestrator.audit import export as audit_export
+from orchestrator.audit.checkpoint import Problem
 from orchestrator.audit.history import read_run
 from orchestrator.audit.records import UnreadableRun
 from orchestrator.audit.runs import RunsUnavailable, fetch_history, started_since
 from orchestrator.audit.text import record_json, record_text
-from orchestrator.audit.verify import verify
+from orchestrator.audit.verify import Verification, verify
 from orchestrator.cli import output
 from orchestrator.cli.dispatch import with_client
 from orchestrator.cli.errors import CliError, UsageError
@@ -47,10 +49,11 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "audit",
         help="who did what, every decision and approval, from history",
         usage="%(prog)s ID [--json] | export [--since D] [--format F] [--output FILE]"
-        " | verify FILE [--head HASH] [--json]",
+        " | verify FILE [--head HASH] [--checkpoints LOG --key PUB] [--json]",
         description="audit ID: one workflow's record. audit export: every governed and "
         "declarative workflow's records as one hash-chained stream. audit verify FILE: "
-        "check a stream for edited, removed, reordered or cut records (no Temporal needed). "
+        "check a stream for edited, removed, reordered or cut records (no Temporal needed); "
+        "with --checkpoints and --key, also against the signed checkpoint of its export. "
         "Here --output is the export's file, so the JSON format is --json (no -o).",
     )
     auditing.add_argument("workflow_id", metavar="ID|export|verify")
@@ -64,6 +67,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     auditing.add_argument("--output", metavar="FILE", help="export: write here, not to stdout")
     auditing.add_argument("--head", metavar="HASH", help="verify: the head hash recorded at export")
+    auditing.add_argument(
+        "--checkpoints", metavar="LOG", help="verify: the signed checkpoint log of the exports"
+    )
+    auditing.add_argument(
+        "--key", metavar="PUB", help="verify: the public key (PEM) the checkpoints are signed with"
+    )
     auditing.set_defaults(handler=_audit_command)
 
     history_parser = sub.add_parser("history", help="export a workflow's raw event history as JSON")
@@ -114,6 +123,8 @@ FORM_OPTIONS = {
     "format": "--format",
     "output": "--output",
     "head": "--head",
+    "checkpoints": "--checkpoints",
+    "key": "--key",
 }
 
 
@@ -147,7 +158,28 @@ async def export(args: argparse.Namespace, settings: Settings, client: Client) -
         print(f"orchestrator: audit export: {problem}", file=sys.stderr)
     # The head goes to stderr, apart from the stream: store it to catch a re-hashed rewrite.
     print(exported.summary(), file=sys.stderr)
+    if settings.audit_signing_key_file is not None:
+        print(sign_export(exported.entries, settings, args.output), file=sys.stderr)
     return 1 if problems else 0
+
+
+def sign_export(entries: list[dict[str, Any]], settings: Settings, output: str | None) -> str:
+    """Checkpoint the export into the log (and beside its file); the line that says so."""
+    assert settings.audit_signing_key_file is not None
+    try:
+        key = checkpoint.load_private_key(settings.audit_signing_key_file)
+        signed = checkpoint.checkpoint_export(entries, key, settings.audit_checkpoint_log)
+        if output:
+            beside = Path(f"{output}.checkpoint.json")
+            beside.write_text(json.dumps(signed, indent=2, sort_keys=True) + "\n")
+    except checkpoint.CheckpointError as error:
+        raise CliError(f"audit export: not checkpointed: {error}") from None
+    except OSError as error:
+        raise CliError(f"audit export: not checkpointed: {error.strerror or error}") from None
+    return (
+        f"checkpoint {signed['seq']} signed with key {signed['key_id']}, appended to "
+        f"{settings.audit_checkpoint_log}" + (f" and written to {beside}" if output else "")
+    )
 
 
 def since_timestamp(since: str | None) -> str | None:
@@ -159,26 +191,48 @@ def since_timestamp(since: str | None) -> str | None:
 
 def verify_command(args: argparse.Namespace) -> int:
     """`orchestrator audit verify FILE [--head HASH]`: no Temporal needed."""
-    _only(args, "audit verify", allowed={"file", "head", "output_format"})
+    _only(args, "audit verify", allowed={"file", "head", "output_format", "checkpoints", "key"})
     if not args.file:
         raise UsageError("audit verify needs the exported file: orchestrator audit verify FILE.")
+    if bool(args.checkpoints) != bool(args.key):
+        raise UsageError("audit verify: --checkpoints LOG and --key PUB go together.")
     try:
         data = Path(args.file).read_bytes()
     except OSError as error:
         raise UsageError(f"cannot read {args.file}: {error.strerror or error}.") from None
     result = verify(data.splitlines(), expected_head=args.head)
-    report = {
+    anchored = against_checkpoints(args, result) if args.checkpoints else []
+    ok = result.ok and not anchored
+    report: dict[str, Any] = {
         "file": args.file,
-        "ok": result.ok,
+        "ok": ok,
         "records": result.records,
         "head": result.head,
         "problems": [
             {"line": p.line, "kind": str(p.kind), "message": p.message} for p in result.problems
         ],
     }
-    if result.ok:
-        text = f"ok: {result.records} records, head {result.head}"
+    if args.checkpoints:
+        report["checkpoint_problems"] = [
+            {"kind": str(p.kind), "message": p.message} for p in anchored
+        ]
+    if ok:
+        text = f"ok: {result.records} records, head {result.head}" + (
+            ", as checkpointed and signed" if args.checkpoints else ""
+        )
     else:
-        text = "\n".join(f"{args.file}: {problem}" for problem in result.problems)
+        lines = [f"{args.file}: {problem}" for problem in result.problems]
+        lines += [f"{args.checkpoints}: {problem}" for problem in anchored]
+        text = "\n".join(lines)
     output.emit(args, report, text)
-    return 0 if result.ok else 1
+    return 0 if ok else 1
+
+
+def against_checkpoints(args: argparse.Namespace, result: Verification) -> list[Problem]:
+    """The signed log's own problems, then the stream against its export's checkpoint."""
+    try:
+        public = checkpoint.load_public_key(Path(args.key))
+        checkpoints = checkpoint.read_log(Path(args.checkpoints))
+    except checkpoint.CheckpointError as error:
+        raise UsageError(f"audit verify: {error}") from None
+    return checkpoint.check(result, checkpoints, public)

@@ -10,9 +10,10 @@ as `orchestrator audit export` (orchestrator/audit/export.py), so the file verif
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,10 +21,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.api.config import ApiConfig
 from orchestrator.api.errors import ApiError
+from orchestrator.audit import checkpoint
 from orchestrator.audit import export as audit_export
 from orchestrator.audit.chain import FORMATS
 from orchestrator.audit.runs import RunsUnavailable
 from orchestrator.audit.verify import verify
+from orchestrator.config import Settings
 from orchestrator.console.actions import FORM_REFUSED
 from orchestrator.console.admin_data import (
     DEFAULT_WINDOW,
@@ -198,6 +201,7 @@ async def audit_export_download(request: Request, who: Signed) -> Response:
     log.info("console: %s exported the audit stream since %s", who.identity, since)
     for problem in exported.problems:
         log.warning("console: audit export: %s", problem)
+    signed = await asyncio.to_thread(sign, exported.entries, request.app.state.settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Response(
         exported.text.encode("utf-8"),
@@ -209,8 +213,23 @@ async def audit_export_download(request: Request, who: Signed) -> Response:
             "X-Audit-Head": exported.head,
             "X-Audit-Records": str(exported.records),
             "X-Audit-Unfaithful-Runs": str(len(exported.problems)),
+            # Its signed checkpoint's number in the log, when the server holds a key.
+            **({"X-Audit-Checkpoint": str(signed["seq"])} if signed else {}),
         },
     )
+
+
+def sign(entries: list[dict[str, Any]], settings: Settings) -> dict[str, Any] | None:
+    """Checkpoint a download as `audit export` checkpoints its file (None: no key set)."""
+    if settings.audit_signing_key_file is None:
+        return None
+    try:
+        key = checkpoint.load_private_key(settings.audit_signing_key_file)
+        return checkpoint.checkpoint_export(entries, key, settings.audit_checkpoint_log)
+    except (checkpoint.CheckpointError, OSError) as error:
+        # The file is still the export; with no checkpoint, verifying against the log fails.
+        log.error("console: audit export not checkpointed: %s", error)
+        return None
 
 
 @router.post("/audit/verify", response_class=HTMLResponse)

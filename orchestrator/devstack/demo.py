@@ -25,8 +25,10 @@ from temporalio.exceptions import ApplicationError
 
 from orchestrator import starts
 from orchestrator.approvals.client import send_decision
-from orchestrator.audit import shadow_report
+from orchestrator.audit import checkpoint, shadow_report
+from orchestrator.audit import export as audit_export
 from orchestrator.audit.runs import governed_records, started_since
+from orchestrator.audit.verify import verify
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.declarative.model import DeclarativeRequest
@@ -279,6 +281,36 @@ async def shadow_summary(client: Client, since: str | None, ids: set[str]) -> st
     return f"{report}\n(all workflows: .venv/bin/orchestrator policy shadow-report --since 1h)"
 
 
+async def audit_summary(client: Client, settings: Settings, since: str | None) -> str:
+    """Export this demo's window, checkpoint it signed, and verify both, as an auditor
+    would with `orchestrator audit verify FILE --checkpoints LOG --key PUB`."""
+    layout = default_stack().layout
+    exported = await audit_export.build(client, since)
+    stream = layout.root / "audit-demo.jsonl"
+    stream.write_text(exported.text, encoding="utf-8")
+    if settings.audit_signing_key_file is None:
+        return f"{exported.summary()} to {stream}; not checkpointed (no signing key)"
+    key = checkpoint.load_private_key(settings.audit_signing_key_file)
+    signed = checkpoint.checkpoint_export(exported.entries, key, settings.audit_checkpoint_log)
+    result = verify(stream.read_text(encoding="utf-8").splitlines())
+    public = checkpoint.load_public_key(layout.audit_public_key)
+    log = checkpoint.read_log(settings.audit_checkpoint_log)
+    problems = [*map(str, result.problems), *map(str, checkpoint.check(result, log, public))]
+    command = (
+        f".venv/bin/orchestrator audit verify {stream} --checkpoints "
+        f"{settings.audit_checkpoint_log} --key {layout.audit_public_key}"
+    )
+    verdict = "ok, as checkpointed and signed" if not problems else "; ".join(problems)
+    return "\n".join(
+        [
+            f"audit      {exported.summary()} to {stream}",
+            f"checkpoint {signed['seq']} signed with key {signed['key_id']}, appended to "
+            f"{settings.audit_checkpoint_log}",
+            f"verify     {verdict}: {command}",
+        ]
+    )
+
+
 async def main() -> int:
     settings = Settings.from_env()
     tracing = setup_tracing("orchestrator-demo")
@@ -297,6 +329,8 @@ async def main() -> int:
     print(render(outcomes, settings))
     print()
     print(await shadow_summary(client, began, {o.workflow_id for o in outcomes}))
+    print()
+    print(await audit_summary(client, settings, began))
     failed = [o for o in outcomes if not o.ok]
     print()
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} scenarios as expected.")

@@ -156,6 +156,20 @@ class StackLayout:
         return self.root / "identities.json"
 
     @property
+    def audit_signing_key(self) -> Path:
+        """Development key that signs audit checkpoints; apart from the approval keys."""
+        return self.root / "audit-signing-key.pem"
+
+    @property
+    def audit_public_key(self) -> Path:
+        """Its public half: what `audit verify --key` is given."""
+        return self.root / "audit-signing-key.pub.pem"
+
+    @property
+    def audit_checkpoints(self) -> Path:
+        return self.root / "audit-checkpoints.jsonl"
+
+    @property
     def api_tokens(self) -> Path:
         """Development API (and console sign-in) tokens: one per directory person."""
         return self.root / "api-tokens.json"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from orchestrator.audit.checkpoint import write_keypair
 from orchestrator.devstack import process
 from orchestrator.devstack.services import (
     REPO_ROOT,
@@ -110,6 +111,11 @@ class LocalStack:
             lines.append(f"identities: wrote development approval keys to {self.layout.identities}")
         if write_development_tokens(self.layout.api_tokens, self.directory_people()):
             lines.append(f"api: wrote development sign-in tokens to {self.layout.api_tokens}")
+        if write_keypair(self.layout.audit_signing_key, self.layout.audit_public_key):
+            lines.append(
+                f"audit: wrote a development checkpoint signing key to "
+                f"{self.layout.audit_signing_key} (public half beside it)"
+            )
         if self.codec is not None and write_secret(self.layout.codec_token):
             lines.append(f"codec: wrote the Temporal UI's codec token to {self.layout.codec_token}")
         return lines
@@ -213,6 +219,8 @@ class LocalStack:
             "JAEGER_QUERY_URL": self.jaeger_query_url,
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_grpc_endpoint,
             "ORCH_IDENTITY_KEYS_FILE": str(self.layout.identities),
+            "ORCH_AUDIT_SIGNING_KEY_FILE": str(self.layout.audit_signing_key),
+            "ORCH_AUDIT_CHECKPOINT_LOG": str(self.layout.audit_checkpoints),
             "ORCH_CONSOLE_URL": f"http://127.0.0.1:{self.ports.api}",
         }
 

@@ -80,7 +80,7 @@ async def test_a_schedule_triggers_a_governed_run(
     assert decision.action == "workflow.start" and decision.allow
 
 
-async def test_audit_export_of_the_cluster_verifies(
+async def test_audit_export_of_the_cluster_is_checkpointed_and_verifies(
     cluster: ClusterStack, cluster_client: Client, cluster_settings: Settings, tmp_path: Path
 ) -> None:
     async with RunningWorker.start(cluster_client, cluster_settings) as worker:
@@ -95,10 +95,18 @@ async def test_audit_export_of_the_cluster_verifies(
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr
     assert handle.id in stream.read_text()
+    # Signed: the checkpoint beside the file and in the stack's append-only log.
+    assert "signed with key" in exported.stderr
+    assert Path(f"{stream}.checkpoint.json").exists()
+    anchored = [
+        "--checkpoints", str(cluster.layout.audit_checkpoints),
+        "--key", str(cluster.layout.audit_public_key),
+    ]  # fmt: skip
     verified = await asyncio.to_thread(
         subprocess.run,
-        [str(BIN / "orchestrator"), "audit", "verify", str(stream)],
+        [str(BIN / "orchestrator"), "audit", "verify", str(stream), *anchored],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert "ok" in verified.stdout
+    assert verified.stdout.startswith("ok: ")
+    assert verified.stdout.strip().endswith("as checkpointed and signed")
