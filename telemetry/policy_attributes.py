@@ -204,3 +204,60 @@ def record_shadow_event(
             PREFIX + "shadow.error": error,
         },
     )
+
+
+# Each decision is also an event on the policy span, modelled on OpenTelemetry's
+# `feature_flag.evaluation` event (the closest convention for "a rule engine answered"):
+# the decision path is the flag's key, the outcome its variant, the policy revision its
+# version. Like the span attributes: outcomes and ids only, never input values or reasons.
+DECISION_EVENT = "feature_flag.evaluation"
+FLAG_KEY = "feature_flag.key"
+FLAG_PROVIDER = "feature_flag.provider.name"
+FLAG_VARIANT = "feature_flag.result.variant"
+FLAG_REASON = "feature_flag.result.reason"
+FLAG_VERSION = "feature_flag.version"
+ERROR_TYPE = "error.type"
+SHADOW_VERDICT = PREFIX + "shadow.verdict"
+
+
+def record_decision_event(
+    *,
+    path: str,
+    action: str,
+    outcome: str,
+    reasons_count: int,
+    revision: str,
+    decision_id: str,
+    shadow_verdict: str,
+) -> None:
+    """Add the decision's event to the current span (a no-op when none records)."""
+    trace.get_current_span().add_event(
+        DECISION_EVENT,
+        {
+            FLAG_KEY: path,
+            FLAG_PROVIDER: "opa",
+            FLAG_VARIANT: outcome,
+            # The rules matched this input (OPA's answer, not a default or a cached one).
+            FLAG_REASON: "targeting_match",
+            FLAG_VERSION: revision,
+            ACTION: action,
+            REASONS_COUNT: reasons_count,
+            DECISION_ID: decision_id,
+            SHADOW_VERDICT: shadow_verdict,
+        },
+    )
+
+
+def record_failed_decision_event(*, path: str, action: str, error_class: str) -> None:
+    """The event of a decision OPA did not give (down, slow, 5xx, undefined, malformed):
+    reason `error`, its class as `error.type`; the gate stays closed."""
+    trace.get_current_span().add_event(
+        DECISION_EVENT,
+        {
+            FLAG_KEY: path,
+            FLAG_PROVIDER: "opa",
+            FLAG_REASON: "error",
+            ERROR_TYPE: error_class,
+            ACTION: action,
+        },
+    )

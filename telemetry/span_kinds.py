@@ -1,6 +1,6 @@
 """What a span is about, in the words both trace views print: which step a decision
-decides, which policy an OPA query asks, what the shadow policy would have done, and
-which spans are Temporal's zero-length markers.
+decides, which policy an OPA query asks, what the shadow policy would have done, the
+decision events it carries, and which spans are Temporal's zero-length markers.
 
 Pure functions of one span (`telemetry.jaeger.Span`), from the attributes this project
 writes (`telemetry.policy_attributes`, `telemetry.httpx_tracing`) and the names Temporal's
@@ -15,9 +15,18 @@ import json
 from telemetry.httpx_tracing import DATA_API, OPA_PATH, OPA_ROLE, URL_ATTRIBUTES
 from telemetry.jaeger import JsonValue, Span
 from telemetry.policy_attributes import (
+    DECISION_EVENT,
+    DECISION_ID,
+    ERROR_TYPE,
+    FLAG_KEY,
+    FLAG_REASON,
+    FLAG_VARIANT,
+    FLAG_VERSION,
     PREFIX,
+    REASONS_COUNT,
     SHADOW_AGREES,
     SHADOW_EVENT,
+    SHADOW_VERDICT,
     STEP_PATH,
 )
 
@@ -106,6 +115,29 @@ def shadow_note(span: Span) -> str:
         note += f" ({'; '.join(others)})"
     revision = _text(found.get(PREFIX + "shadow.revision"))
     return note + (f" [candidate {revision}]" if revision else "")
+
+
+def decision_notes(span: Span) -> list[str]:
+    """Each decision event on the span (`feature_flag.evaluation`) in plain words:
+    "decision event: orchestrator/main/decision -> allow (revision ..., 0 reasons, ...)"."""
+    notes = []
+    for event in span.events:
+        if event.name != DECISION_EVENT:
+            continue
+        found = event.attributes
+        key = _text(found.get(FLAG_KEY)) or "?"
+        if _text(found.get(FLAG_REASON)) == "error":
+            notes.append(f"decision event: {key} gave no decision ({_text(found.get(ERROR_TYPE))})")
+            continue
+        details = [
+            f"revision {_text(found.get(FLAG_VERSION)) or '?'}",
+            f"{_text(found.get(REASONS_COUNT)) or 0} reasons",
+            f"decision id {_text(found.get(DECISION_ID)) or '?'}",
+            f"shadow {_text(found.get(SHADOW_VERDICT)) or '?'}",
+        ]
+        variant = _text(found.get(FLAG_VARIANT)) or "?"
+        notes.append(f"decision event: {key} -> {variant} ({', '.join(details)})")
+    return notes
 
 
 def _data_path(span: Span) -> str:

@@ -20,7 +20,13 @@ from typing import Any
 
 from telemetry.jaeger import JsonValue, Span, SpanEvent
 from telemetry.policy_attributes import policy_attributes
-from telemetry.span_kinds import is_instant, is_quiet_marker, is_update, shadow_note
+from telemetry.span_kinds import (
+    decision_notes,
+    is_instant,
+    is_quiet_marker,
+    is_update,
+    shadow_note,
+)
 from telemetry.span_kinds import subject as span_subject
 
 ORPHAN_NOTE = "parent span not in this trace (yet)"
@@ -108,10 +114,10 @@ class TraceNode:
 
     @property
     def notes(self) -> list[str]:
-        """Plain sentences about the span worth a line of their own (a shadow policy's
-        disagreement)."""
+        """Plain sentences about the span worth a line of their own (its decision events,
+        a shadow policy's disagreement)."""
         note = shadow_note(self.span)
-        return [note] if note else []
+        return [*decision_notes(self.span), *([note] if note else [])]
 
     @property
     def refused_update(self) -> bool:

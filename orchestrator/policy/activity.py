@@ -14,7 +14,12 @@ from orchestrator.policy.identity import Keyring
 from orchestrator.policy.shadow import ShadowEvaluator, compare, decide_with_shadow
 from orchestrator.vocabulary import POLICY_ACTIVITY
 from telemetry.metrics import PolicyMetrics
-from telemetry.policy_attributes import annotate_current_span, record_shadow_event
+from telemetry.policy_attributes import (
+    annotate_current_span,
+    record_decision_event,
+    record_failed_decision_event,
+    record_shadow_event,
+)
 
 
 class PolicyActivities:
@@ -41,6 +46,11 @@ class PolicyActivities:
             # The candidate in the same request (shadow.py): it costs OPA's time only.
             decision, answer = await decide_with_shadow(self.client, self.shadow, policy_input)
         except PolicyError as error:
+            record_failed_decision_event(
+                path=self.client.settings.decision_path,
+                action=policy_input.action,
+                error_class=error.error_class,
+            )
             raise self._failure(error) from None
         if answer is not None:
             decision = replace(decision, shadow=compare(decision, answer))
@@ -72,6 +82,15 @@ class PolicyActivities:
             opa_version=decision.opa_version,
             step_path=policy_input.step.path if policy_input.step else "",
             step_activity=policy_input.step.activity if policy_input.step else "",
+        )
+        record_decision_event(
+            path=self.client.settings.decision_path,
+            action=decision.action,
+            outcome=decision.outcome,
+            reasons_count=len(decision.reasons),
+            revision=decision.policy_revision,
+            decision_id=decision.decision_id,
+            shadow_verdict=str(shadow.verdict) if shadow else "not asked",
         )
         activity.logger.info(
             "policy %s: %s (decision %s)", decision.action, decision.outcome, decision.decision_id

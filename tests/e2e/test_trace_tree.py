@@ -139,6 +139,20 @@ async def test_one_trace_runs_from_the_cli_to_opas_span(
     assert attributes["orchestrator.policy.decision_id"]
     assert attributes["orchestrator.policy.revision"]
     assert attributes["orchestrator.policy.shadow.agrees"] is True
+    # The decision as an event on the same span, read back from Jaeger's API, in the
+    # shape of OpenTelemetry's feature_flag.evaluation event: outcomes and ids only.
+    [event] = [e for e in policy_run.events if e.name == "feature_flag.evaluation"]
+    assert event.attributes == {
+        "feature_flag.key": "orchestrator/main/decision",
+        "feature_flag.provider.name": "opa",
+        "feature_flag.result.variant": "allow",
+        "feature_flag.result.reason": "targeting_match",
+        "feature_flag.version": attributes["orchestrator.policy.revision"],
+        "orchestrator.policy.action": "workflow.start",
+        "orchestrator.policy.reasons_count": attributes["orchestrator.policy.reasons_count"],
+        "orchestrator.policy.decision_id": attributes["orchestrator.policy.decision_id"],
+        "orchestrator.policy.shadow.verdict": "agree",
+    }
     for name in (
         "StartActivity:agent.execute",
         "RunActivity:agent.execute",
@@ -240,3 +254,22 @@ async def test_a_run_started_by_the_temporal_cli_is_found_in_jaeger(
     assert len(document["trace_ids"]) == 1
     [root] = [span for span in spans if span["depth"] == 0]
     assert root["name"] == "RunWorkflow:GovernedWorkflow" and root["parent_span_id"] is None
+
+
+async def test_orchestrator_trace_prints_the_decision_event(
+    stack: LocalStack, task_queue: str, allowed_trace: tuple[dict[str, Any], list[Span]]
+) -> None:
+    outcome, spans = allowed_trace
+    policy_run = only(spans, "RunActivity:policy.decide")
+    decision_id = policy_run.attributes["orchestrator.policy.decision_id"]
+    reasons = policy_run.attributes["orchestrator.policy.reasons_count"]
+    env = {**os.environ, **stack.client_env(), "TEMPORAL_TASK_QUEUE": task_queue}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "orchestrator"), "trace", outcome["workflow_id"]],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())  # the viewer wraps long lines
+    assert "decision event: orchestrator/main/decision -> allow (revision " in text
+    assert f"{reasons} reasons, decision id {decision_id}, shadow agree)" in text
