@@ -15,7 +15,7 @@ DEVSTACK := $(PY) -m orchestrator.devstack
 CLIENT_ENV = eval "$$($(DEVSTACK) env)" &&
 
 .PHONY: help setup servers cluster-servers browser up down status logs run-server \
-	cluster-up cluster-down cluster-status cluster-logs cluster-env run-worker worker demo test \
+	cluster-up cluster-down cluster-status cluster-logs cluster-env policy-bundle run-worker worker demo test \
 	lint fmt typecheck policy-check pytest faults bench bench-cluster bench-smoke bench-inbox schedule-workflow console api sample-workflow approve-workflow \
 	reject-workflow policy-denied-workflow clean
 
@@ -70,6 +70,9 @@ cluster-status: ## each cluster service, healthy or not, and the workers polling
 
 cluster-logs: ## the last lines of each cluster service's log (LINES=40)
 	@$(DEVSTACK) logs --stack cluster --lines $(or $(LINES),40)
+
+policy-bundle: setup ## build policies/ into a signed bundle (.data/policy-bundle/), as compose.yaml loads it
+	@$(PY) -m orchestrator.devstack.bundle
 
 cluster-env: ## the variables that point the orchestrator at the cluster stack
 	@$(DEVSTACK) env --stack cluster

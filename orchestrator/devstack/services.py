@@ -188,12 +188,15 @@ def stack_services(
     temporal_ui: bool = True,
     codec_endpoint: str | None = None,
     temporal_in_memory: bool = False,
+    signed_bundle: list[str] | None = None,
 ) -> list[ServiceSpec]:
     """The stack in start order: Jaeger first so OPA's and Temporal's spans have a home.
 
     `codec_endpoint`: where the Temporal UI sends encrypted payloads to be shown decoded
     (the codec service's URL, when payloads are encrypted). `temporal_in_memory`: the dev
-    server keeps nothing on disk (benchmarks compare it with the SQLite file `up` uses)."""
+    server keeps nothing on disk (benchmarks compare it with the SQLite file `up` uses).
+    `signed_bundle`: OPA's arguments for a signed bundle (orchestrator/devstack/bundle.py)
+    instead of policies/ watched."""
     jaeger = ServiceSpec(
         name="jaeger",
         argv=[str(binaries.jaeger), "--config", str(JAEGER_CONFIG)],
@@ -226,11 +229,11 @@ def stack_services(
             "--server",
             "--addr",
             f"127.0.0.1:{ports.opa}",
-            "--watch",
+            *([] if signed_bundle else ["--watch"]),
             "--log-format",
             "json",
             *opa_settings(otlp_grpc_address=f"127.0.0.1:{ports.jaeger_otlp_grpc}"),
-            *opa_policy_args(layout.policies),
+            *(signed_bundle or opa_policy_args(layout.policies)),
         ],
         # OPA's OpenTelemetry SDK batches spans for 5 s by default; people look at a
         # trace seconds after a command, so export twice a second.

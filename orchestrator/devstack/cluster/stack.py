@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.devstack import process
+from orchestrator.devstack.bundle import SignedBundle
+from orchestrator.devstack.bundle import build as build_bundle
 from orchestrator.devstack.cluster.binaries import ClusterBinaries
 from orchestrator.devstack.cluster.ports import ClusterPorts
 from orchestrator.devstack.cluster.postgres import Postgres
@@ -53,10 +55,21 @@ class ClusterStack(LocalStack):
         )
 
     @property
+    def bundle(self) -> SignedBundle:
+        """OPA loads policies/ as a signed bundle here, refusing a tampered one."""
+        return SignedBundle.of(self.layout)
+
+    @property
     def services(self) -> list[ServiceSpec]:
         tracing_and_policy = [
             spec
-            for spec in stack_services(self.ports, self.layout, self.binaries, temporal_ui=False)
+            for spec in stack_services(
+                self.ports,
+                self.layout,
+                self.binaries,
+                temporal_ui=False,
+                signed_bundle=self.bundle.opa_args(),
+            )
             if spec.name != "temporal"
         ]
         temporal = temporal_services(self.ports, self.binaries, self.postgres_password)
@@ -71,6 +84,8 @@ class ClusterStack(LocalStack):
             lines += [initialised] if initialised else []
             lines += self._start([postgres], started)
             lines.append(self.run_job("temporal-schema", ["sh", str(SCHEMA_JOB)]))
+            if process.running_pid(self.layout, "opa") is None:
+                lines.append(build_bundle(self.binaries.opa, self.layout.policies, self.bundle))
             lines += self._start(servers, started)
             pairs = [f"{name}={kind}" for name, kind in SEARCH_ATTRIBUTES.items()]
             lines.append(self.run_job("temporal-init", ["sh", str(INIT_JOB), *pairs]))
