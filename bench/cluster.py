@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.run import FULL, RESULTS, SMOKE, Bench, Sizes, machine
+from bench.run import FULL, SMOKE, Bench, Sizes, machine, publish
 from orchestrator.devstack import Binaries, LocalStack, Ports, StackLayout
 from orchestrator.devstack.cluster import ClusterPorts, ClusterStack
 from orchestrator.devstack.cluster.binaries import ClusterBinaries
@@ -105,12 +104,8 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny counts: check the harness")
     args = parser.parse_args()
     report = asyncio.run(measure(SMOKE if args.smoke else FULL))
-    RESULTS.mkdir(exist_ok=True)
     name = "cluster-smoke" if args.smoke else datetime.now(UTC).strftime("cluster-%Y%m%d-%H%M")
-    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    table = markdown(report)
-    (RESULTS / f"{name}.md").write_text(table + "\n")
-    print(table)
+    publish(name, report, markdown(report))
     return 0
 
 

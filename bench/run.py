@@ -366,13 +366,17 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny counts: check the harness")
     args = parser.parse_args()
     report = asyncio.run(main_async(args.smoke))
-    RESULTS.mkdir(exist_ok=True)
     name = "smoke" if args.smoke else datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    publish(name, report, markdown(report))
+    return 0
+
+
+def publish(name: str, report: dict[str, Any], table: str) -> None:
+    """bench/results/<name>.json and .md, and the table on stdout."""
+    RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
-    table = markdown(report)
     (RESULTS / f"{name}.md").write_text(table + "\n")
     print(table)
-    return 0
 
 
 if __name__ == "__main__":
