@@ -152,7 +152,9 @@ async def trigger(
 ) -> str | None:
     """Run now; the id of the run it started, or None when none appeared in time (overlap)."""
     before = await handle.describe()
-    seen = {_workflow_id(result.action) for result in before.info.recent_actions}
+    # By run: two runs started within one second share the workflow id (Temporal names
+    # them by the second they were scheduled for), so only the run id tells them apart.
+    seen = {_run_id(result.action) for result in before.info.recent_actions}
     await handle.trigger(overlap=overlap)
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while asyncio.get_running_loop().time() < deadline:
@@ -160,7 +162,7 @@ async def trigger(
         now = await handle.describe()
         for result in reversed(now.info.recent_actions):
             workflow_id = _workflow_id(result.action)
-            if workflow_id and workflow_id not in seen:
+            if workflow_id and _run_id(result.action) not in seen:
                 return workflow_id
     return None
 

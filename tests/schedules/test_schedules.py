@@ -79,6 +79,32 @@ async def eventually(check: Callable[[], Any], seconds: float = 15.0) -> Any:
         await asyncio.sleep(0.2)
 
 
+async def test_two_triggers_in_one_second_each_report_their_run(
+    settings: Settings, client: Client, worker: RunningWorker, schedule_ids: Callable[[], str]
+) -> None:
+    # Temporal names a run by the second it was scheduled for, so both runs may share an
+    # id; the second trigger still finds its own run (by run id), not "no run started".
+    schedule_id = schedule_ids()
+    created = await cli(
+        settings,
+        client,
+        *args(
+            "create --task {task} --requester alice --interval 1h --id {id}",
+            task=REPORT,
+            id=schedule_id,
+        ),
+    )
+    assert created.code == 0, created.err
+    for _ in range(2):
+        triggered = await cli(
+            settings, client, "trigger", schedule_id, "--overlap", "allow_all", "--json"
+        )
+        assert triggered.code == 0, triggered.err
+        assert json.loads(triggered.out)["workflow_id"].startswith(f"{schedule_id}-")
+    described = json.loads((await cli(settings, client, "describe", schedule_id, "--json")).out)
+    assert described["actions_taken"] == 2
+
+
 async def test_create_describe_trigger_runs_through_the_gate_then_delete(
     settings: Settings, client: Client, worker: RunningWorker, schedule_ids: Callable[[], str]
 ) -> None:
