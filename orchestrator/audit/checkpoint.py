@@ -19,10 +19,12 @@ What it does not prove: that the newest checkpoints were not cut from the end of
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -199,26 +201,76 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     return checkpoints
 
 
-def append(path: Path, checkpoint: dict[str, Any]) -> None:
-    """Add one line to the log: opened for appending only, flushed to disk before return."""
+def last_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The log's newest checkpoint (None: no log, or an empty one), read from its end so a
+    log of years is not read whole for every export."""
+    try:
+        with path.open("rb") as file:
+            position = file.seek(0, os.SEEK_END)
+            data = b""
+            while position > 0:
+                step = min(TAIL_BLOCK, position)
+                position -= step
+                file.seek(position)
+                data = file.read(step) + data
+                if b"\n" in data.rstrip():
+                    break
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise CheckpointError(f"cannot read {path}: {error.strerror or error}.") from None
+    line = data.rstrip().rpartition(b"\n")[2].strip()
+    if not line:
+        return None
+    try:
+        checkpoint = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CheckpointError(f"{path}: its last line is not JSON.") from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path}: its last line is not a checkpoint object.")
+    return checkpoint
+
+
+# Bytes read at a time from the log's end; a checkpoint line is about 600.
+TAIL_BLOCK = 4096
+
+
+@contextlib.contextmanager
+def _appending(path: Path) -> Iterator[int]:
+    """The log opened for appending only, held under an exclusive lock: the CLI, the
+    console and the scheduled checkpoint may append at once, and each must link to the
+    line the one before it wrote."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(checkpoint, sort_keys=True) + "\n").encode()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        os.write(descriptor, line)
-        os.fsync(descriptor)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield descriptor
     finally:
-        os.close(descriptor)
+        os.close(descriptor)  # closing releases the lock
 
 
 def checkpoint_export(
     entries: Sequence[dict[str, Any]], key: Ed25519PrivateKey, log: Path
 ) -> dict[str, Any]:
-    """Sign the export, append the checkpoint to the log, and return it."""
-    existing = read_log(log)
-    checkpoint = make(entries, key, existing[-1] if existing else None)
-    append(log, checkpoint)
+    """Sign the export, append the checkpoint to the log (flushed to disk before return),
+    and return it."""
+    with _appending(log) as descriptor:
+        checkpoint = make(entries, key, last_checkpoint(log))
+        os.write(descriptor, (json.dumps(checkpoint, sort_keys=True) + "\n").encode())
+        os.fsync(descriptor)
     return checkpoint
+
+
+def beside(export_file: Path) -> Path:
+    """Where an export's own checkpoint is written: `FILE.checkpoint.json`."""
+    return Path(f"{export_file}.checkpoint.json")
+
+
+def write_beside(export_file: Path, signed: dict[str, Any]) -> Path:
+    """Write the checkpoint beside the export it signs; the path written."""
+    path = beside(export_file)
+    path.write_text(json.dumps(signed, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
 
 
 # --- verifying -------------------------------------------------------------------------
