@@ -27,6 +27,7 @@
 | ORCH_IDENTITY | - | who this CLI approves as (a key in that file) |
 | ORCH_AUDIT_SIGNING_KEY_FILE | - | Ed25519 key (PEM) that signs a checkpoint of each audit export |
 | ORCH_AUDIT_CHECKPOINT_LOG | .data/audit-checkpoints.jsonl | append-only log of those checkpoints |
+| ORCH_AUDIT_ARCHIVE_DIR | .data/audit-exports | where scheduled checkpoints archive their exports |
 | ORCH_NOTIFY_WEBHOOK | - | URL that approval requests and escalation notices are POSTed to |
 | ORCH_CONSOLE_URL | - | the console's address, linked from escalation notices |
 | ORCH_CODEC_TOKENS | - | bearer tokens the codec server answers (comma-separated) |
@@ -94,6 +95,7 @@ class Settings:
     # key is set; the key is the exporter's alone, apart from the approval keys.
     audit_signing_key_file: Path | None = None
     audit_checkpoint_log: Path = Path(".data/audit-checkpoints.jsonl")
+    audit_archive_dir: Path = Path(".data/audit-exports")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -179,7 +181,14 @@ class Settings:
             audit_checkpoint_log=Path(
                 text("ORCH_AUDIT_CHECKPOINT_LOG", str(cls.audit_checkpoint_log))
             ),
+            audit_archive_dir=Path(text("ORCH_AUDIT_ARCHIVE_DIR", str(cls.audit_archive_dir))),
         )
+
+    @property
+    def audit_task_queue(self) -> str:
+        """The task queue of scheduled audit checkpoints: polled only by a worker that holds
+        the signing key (orchestrator/worker.py)."""
+        return f"{self.temporal.task_queue}.audit-checkpoints"
 
     def workflow_link(self, workflow_id: str, run_id: str | None = None) -> str:
         """The Temporal Web UI page of a workflow."""

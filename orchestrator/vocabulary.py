@@ -14,6 +14,7 @@ from temporalio.common import SearchAttributeKey
 # Workflow types, and what their runs answer to. Never rename: histories record them.
 GOVERNED_WORKFLOW = "GovernedWorkflow"
 DECLARATIVE_WORKFLOW = "DeclarativeWorkflow"
+AUDIT_CHECKPOINT_WORKFLOW = "AuditCheckpointWorkflow"
 APPROVE_UPDATE = "approve"
 REJECT_UPDATE = "reject"
 STATUS_QUERY = "status"
@@ -25,6 +26,7 @@ APPROVAL_REQUESTED_ACTIVITY = "approval.requested"
 VALIDATE_ACTIVITY = "declarative.validate"
 AGENT_EXECUTE_ACTIVITY = "agent.execute"
 AGENT_CLEANUP_ACTIVITY = "agent.cleanup"
+AUDIT_CHECKPOINT_ACTIVITY = "audit.checkpoint"
 
 # Stored in clear by Temporal: ids and outcomes only, never task data.
 REQUESTER = SearchAttributeKey.for_keyword("Requester")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
@@ -11,6 +12,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from orchestrator.approvals.escalation import EscalationActivities
+from orchestrator.audit.scheduled import CheckpointActivities
+from orchestrator.audit.scheduled_workflow import AuditCheckpointWorkflow
 from orchestrator.config import Settings
 from orchestrator.connection import connect
 from orchestrator.declarative.activities import validate_definition
@@ -79,6 +82,28 @@ def build_worker(
     )
 
 
+def build_audit_worker(client: Client, settings: Settings) -> Worker | None:
+    """The worker of scheduled audit checkpoints, on its own task queue; None without a
+    signing key, so only a process given the key ever signs."""
+    if settings.audit_signing_key_file is None:
+        return None
+    checkpoints = CheckpointActivities(
+        client,
+        key_file=settings.audit_signing_key_file,
+        log=settings.audit_checkpoint_log,
+        archive=settings.audit_archive_dir,
+    )
+    return Worker(
+        client,
+        task_queue=settings.audit_task_queue,
+        workflows=[AuditCheckpointWorkflow],
+        activities=[checkpoints.checkpoint],
+        # One export at a time: each reads every history of its window.
+        max_concurrent_activities=1,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
 def load_keyring(settings: Settings) -> Keyring | None:
     """The keys approvals are verified with; without them every approval is refused."""
     try:
@@ -88,7 +113,9 @@ def load_keyring(settings: Settings) -> Keyring | None:
         return None
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, *, audit_only: bool = False) -> None:
+    """The workers of this process until SIGTERM or Ctrl-C: the policy worker (unless
+    `audit_only`) and, when the signing key is set, the scheduled checkpoints' worker."""
     runtime = create_runtime(
         f"{settings.metrics_host}:{settings.metrics_port}" if settings.metrics_port else None,
         service_name=settings.worker_service_name,
@@ -104,19 +131,25 @@ async def run_worker(settings: Settings) -> None:
             error,
         )
         raise SystemExit(1) from None
-    policy_dir = settings.opa.policy_dir
-    watch = PolicyWatch(policy_dir, settings.opa.log_file) if policy_dir else None
-    opa = OpaClient(settings.opa, watch=watch)
-    metrics = PolicyMetrics(runtime.metric_meter)
-    worker = build_worker(client, settings, opa, metrics)
-    log.info(
-        "worker polling %s on %s (namespace %s); OPA at %s; metrics on :%s",
-        settings.temporal.task_queue,
-        settings.temporal.address,
-        settings.temporal.namespace,
-        settings.opa.url,
-        settings.metrics_port or "off",
-    )
+    workers: list[Worker] = []
+    opa = None
+    if not audit_only:
+        policy_dir = settings.opa.policy_dir
+        watch = PolicyWatch(policy_dir, settings.opa.log_file) if policy_dir else None
+        opa = OpaClient(settings.opa, watch=watch)
+        workers.append(build_worker(client, settings, opa, PolicyMetrics(runtime.metric_meter)))
+        log.info(
+            "worker polling %s on %s (namespace %s); OPA at %s; metrics on :%s",
+            settings.temporal.task_queue,
+            settings.temporal.address,
+            settings.temporal.namespace,
+            settings.opa.url,
+            settings.metrics_port or "off",
+        )
+    audit_worker = build_audit_worker(client, settings)
+    if audit_worker is not None:
+        workers.append(audit_worker)
+        log.info("scheduled audit checkpoints served on %s", settings.audit_task_queue)
     # SIGTERM (`make down`, a container stop) drains the worker like Ctrl-C does, so
     # in-flight tasks finish or are handed back and the caller flushes its spans.
     stopping = asyncio.Event()
@@ -124,12 +157,18 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     try:
-        async with worker:
+        async with contextlib.AsyncExitStack() as running:
+            for each in workers:
+                await running.enter_async_context(each)
             await stopping.wait()
             log.info("worker stopping")
     finally:
-        await opa.aclose()
+        if opa is not None:
+            await opa.aclose()
 
 
-def main(settings: Settings) -> None:
-    asyncio.run(run_worker(settings))
+def main(settings: Settings, *, audit_only: bool = False) -> None:
+    if audit_only and settings.audit_signing_key_file is None:
+        log.error("worker --audit-only signs checkpoints: set ORCH_AUDIT_SIGNING_KEY_FILE")
+        raise SystemExit(1)
+    asyncio.run(run_worker(settings, audit_only=audit_only))

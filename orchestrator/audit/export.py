@@ -67,10 +67,13 @@ async def build(client: Client, since: str | None, form: ExportFormat = "jsonl")
     """
     if form not in chain.FORMATS:  # before Temporal is asked for anything
         raise ValueError(f"unknown audit format {form!r}; expected jsonl or cloudevents")
+    # The window ends when the listing is taken: a run started after it is in the next
+    # export's window, never in neither.
+    until = exported_at()
     runs = await governed_runs(client, since)
     entries = chain.chain(
         (entry for run in runs for entry in run_entries(run)),
-        exported_at=exported_at(),
+        exported_at=until,
         since=since,
     )
     return Export(entries=entries, runs=len(runs), form=form)

@@ -1,4 +1,5 @@
-"""`orchestrator audit ID`, `audit export`, `audit verify FILE` and `history ID --json`.
+"""`orchestrator audit ID`, `audit export`, `audit verify FILE`, `audit schedule --every D`
+and `history ID --json`.
 
 The record comes from history alone; `export` chains every governed and declarative
 workflow's records into one tamper-evident stream and `verify` checks one, offline.
@@ -18,12 +19,15 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 
-from orchestrator.audit import checkpoint
+from orchestrator import durations
+from orchestrator.audit import checkpoint, scheduled
 from orchestrator.audit import export as audit_export
 from orchestrator.audit.checkpoint import Problem
 from orchestrator.audit.history import read_run
@@ -36,8 +40,9 @@ from orchestrator.cli.dispatch import with_client
 from orchestrator.cli.errors import CliError, UsageError
 from orchestrator.cli.parsing import duration_seconds
 from orchestrator.config import Settings
+from orchestrator.connection import pollers
 
-EXPORT, VERIFY = "export", "verify"
+EXPORT, VERIFY, SCHEDULE = "export", "verify", "schedule"
 
 T = TypeVar("T")
 
@@ -49,14 +54,17 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "audit",
         help="who did what, every decision and approval, from history",
         usage="%(prog)s ID [--json] | export [--since D] [--format F] [--output FILE]"
-        " | verify FILE [--head HASH] [--checkpoints LOG --key PUB] [--json]",
+        " | verify FILE [--head HASH] [--checkpoints LOG --key PUB] [--json]"
+        " | schedule --every D",
         description="audit ID: one workflow's record. audit export: every governed and "
         "declarative workflow's records as one hash-chained stream. audit verify FILE: "
         "check a stream for edited, removed, reordered or cut records (no Temporal needed); "
         "with --checkpoints and --key, also against the signed checkpoint of its export. "
+        "audit schedule --every D: a signed checkpoint of the runs since the last one, every D, "
+        "archived in ORCH_AUDIT_ARCHIVE_DIR by the worker that holds the signing key. "
         "Here --output is the export's file, so the JSON format is --json (no -o).",
     )
-    auditing.add_argument("workflow_id", metavar="ID|export|verify")
+    auditing.add_argument("workflow_id", metavar="ID|export|verify|schedule")
     auditing.add_argument("file", nargs="?", metavar="FILE", help="verify: the exported stream")
     output.add_options(auditing, output_option=False)
     auditing.add_argument(
@@ -72,6 +80,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     auditing.add_argument(
         "--key", metavar="PUB", help="verify: the public key (PEM) the checkpoints are signed with"
+    )
+    auditing.add_argument(
+        "--every", metavar="DURATION", help="schedule: how often a checkpoint is signed, e.g. 1h"
     )
     auditing.set_defaults(handler=_audit_command)
 
@@ -104,6 +115,8 @@ async def history(args: argparse.Namespace, settings: Settings, client: Client) 
 async def audit(args: argparse.Namespace, settings: Settings, client: Client) -> int:
     if args.workflow_id == EXPORT:
         return await export(args, settings, client)
+    if args.workflow_id == SCHEDULE:
+        return await schedule_checkpoints(args, settings, client)
     _only(args, "audit ID", allowed={"output_format"})
     history = await from_temporal(fetch_history(client, args.workflow_id))
     run = await read_run(history, client.data_converter)
@@ -125,6 +138,7 @@ FORM_OPTIONS = {
     "head": "--head",
     "checkpoints": "--checkpoints",
     "key": "--key",
+    "every": "--every",
 }
 
 
@@ -169,17 +183,46 @@ def sign_export(entries: list[dict[str, Any]], settings: Settings, output: str |
     try:
         key = checkpoint.load_private_key(settings.audit_signing_key_file)
         signed = checkpoint.checkpoint_export(entries, key, settings.audit_checkpoint_log)
-        if output:
-            beside = Path(f"{output}.checkpoint.json")
-            beside.write_text(json.dumps(signed, indent=2, sort_keys=True) + "\n")
+        beside = checkpoint.write_beside(Path(output), signed) if output else None
     except checkpoint.CheckpointError as error:
         raise CliError(f"audit export: not checkpointed: {error}") from None
     except OSError as error:
         raise CliError(f"audit export: not checkpointed: {error.strerror or error}") from None
     return (
         f"checkpoint {signed['seq']} signed with key {signed['key_id']}, appended to "
-        f"{settings.audit_checkpoint_log}" + (f" and written to {beside}" if output else "")
+        f"{settings.audit_checkpoint_log}" + (f" and written to {beside}" if beside else "")
     )
+
+
+async def schedule_checkpoints(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    _only(args, "audit schedule", allowed={"every"})
+    if not args.every:
+        raise UsageError("audit schedule needs --every D, e.g. --every 1h.")
+    every = timedelta(seconds=duration_seconds(args.every, "--every", positive=True))
+    if every < MIN_CHECKPOINT_INTERVAL:
+        raise UsageError(f"audit schedule: --every {args.every!r} is under a minute.")
+    try:
+        handle = await scheduled.set_schedule(client, settings, every)
+        served = await pollers(client, settings.audit_task_queue)
+    except RPCError as error:
+        raise CliError(f"Temporal refused the checkpoint schedule: {error.message}") from None
+    print(
+        f"audit checkpoints every {durations.compact(every.total_seconds())}: schedule "
+        f"{handle.id} starts them on task queue {settings.audit_task_queue}. "
+        f"`orchestrator schedule describe {handle.id}` shows each one; "
+        f"`orchestrator schedule delete {handle.id}` stops them."
+    )
+    if not served:
+        print(
+            f"orchestrator: no worker serves {settings.audit_task_queue} yet: checkpoints wait "
+            "for a worker started with ORCH_AUDIT_SIGNING_KEY_FILE set.",
+            file=sys.stderr,
+        )
+    return 0
+
+
+# Each checkpoint reads every history of its window; more often than this is churn.
+MIN_CHECKPOINT_INTERVAL = timedelta(minutes=1)
 
 
 def since_timestamp(since: str | None) -> str | None:

@@ -19,6 +19,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     worker = subparsers.add_parser(
         "worker", help="run a worker (workflows + activities) in the foreground"
     )
+    worker.add_argument(
+        "--audit-only",
+        action="store_true",
+        help="serve only scheduled audit checkpoints (needs ORCH_AUDIT_SIGNING_KEY_FILE), so "
+        "the signing key stays off the workers that run policy and agent work",
+    )
     worker.set_defaults(handler=local(run_worker))
 
     codec = subparsers.add_parser("codec-server", help="decrypt payloads for the Temporal Web UI")
@@ -31,7 +37,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging("orchestrator-worker", settings.log_level)
     tracing = setup_tracing("orchestrator-worker")
     try:
-        worker_process.main(settings)
+        worker_process.main(settings, audit_only=args.audit_only)
     finally:
         tracing.shutdown()
     return 0

@@ -170,6 +170,11 @@ class StackLayout:
         return self.root / "audit-checkpoints.jsonl"
 
     @property
+    def audit_exports(self) -> Path:
+        """Where scheduled checkpoints archive the exports they sign."""
+        return self.root / "audit-exports"
+
+    @property
     def api_tokens(self) -> Path:
         """Development API (and console sign-in) tokens: one per directory person."""
         return self.root / "api-tokens.json"

@@ -221,6 +221,7 @@ class LocalStack:
             "ORCH_IDENTITY_KEYS_FILE": str(self.layout.identities),
             "ORCH_AUDIT_SIGNING_KEY_FILE": str(self.layout.audit_signing_key),
             "ORCH_AUDIT_CHECKPOINT_LOG": str(self.layout.audit_checkpoints),
+            "ORCH_AUDIT_ARCHIVE_DIR": str(self.layout.audit_exports),
             "ORCH_CONSOLE_URL": f"http://127.0.0.1:{self.ports.api}",
         }
 
