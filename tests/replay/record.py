@@ -1,6 +1,6 @@
 """Record the histories tests/replay replays: `python -m tests.replay.record KIND TAG`.
 
-KIND is `governed` or `declarative`. Starts its own stack on free ports, runs that kind's
+KIND is `governed`, `declarative` or `audit`. Starts its own stack on free ports, runs that kind's
 scenarios (tests/replay/<kind>_scenarios.py) and writes one JSON history per scenario to
 tests/histories/<kind>_<scenario>_<TAG>.json. Record again only when workflow code
 changed *with* `workflow.patched`, keeping the old files: both must replay.
@@ -13,12 +13,13 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.replay import declarative_scenarios, governed_scenarios
+from tests.replay import audit_scenarios, declarative_scenarios, governed_scenarios
 from tests.support import RunningWorker, recording_worker
 
 SCENARIOS: dict[str, Callable[[RunningWorker, str], Awaitable[list[Path]]]] = {
     "governed": governed_scenarios.scenarios,
     "declarative": declarative_scenarios.scenarios,
+    "audit": audit_scenarios.scenarios,
 }
 
 

@@ -15,12 +15,15 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from orchestrator.audit.scheduled_workflow import AuditCheckpointWorkflow
 from orchestrator.declarative.interpreter import Interpreter
 from orchestrator.declarative.model import Parallel
 from orchestrator.worker import WORKFLOWS
 from tests.support import HISTORIES
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
+# Every workflow a worker serves: the policy worker's and the audit worker's.
+REPLAYED = [*WORKFLOWS, AuditCheckpointWorkflow]
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -41,12 +44,14 @@ def test_every_scenario_is_recorded() -> None:
         "declarative_continued_last",
         # CheckPolicy waiting for the approval its decision requires (patched, v3 on).
         "declarative_check_policy_approval",
+        # The scheduled audit checkpoint (orchestrator/audit/scheduled_workflow.py).
+        "audit_checkpoint",
     } <= scenarios
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[path.stem for path in RECORDED])
 async def test_history_replays(path: Path) -> None:
-    result = await Replayer(workflows=WORKFLOWS).replay_workflow(load(path))
+    result = await Replayer(workflows=REPLAYED).replay_workflow(load(path))
     assert result.replay_failure is None
 
 
