@@ -38,9 +38,10 @@ def show(summary: ScheduleSummary) -> str:
         f"schedule  {summary.schedule_id}  [{'paused' if summary.paused else 'active'}]",
         f"runs      {summary.workflow_type} on task queue {summary.task_queue}, "
         f"as {summary.workflow_id_prefix}<time>",
-        f"for       {_request_text(summary)}",
-        f"when      {'; '.join(when_text(summary.when)) or '-'}",
     ]
+    if summary.request is not None:  # the audit checkpoint schedule's runs take none
+        lines.append(f"for       {_request_text(summary)}")
+    lines.append(f"when      {'; '.join(when_text(summary.when)) or '-'}")
     window = summary.when
     if window["start_at"] or window["end_at"]:
         lines.append(f"between   {window['start_at'] or '-'} .. {window['end_at'] or '-'}")

@@ -80,6 +80,14 @@ async def test_scheduled_checkpoints_cover_consecutive_windows_and_verify(
         assert result.outcome == "completed"
         async with audit_worker(client, signing):
             made = [await triggered_checkpoint(client), await triggered_checkpoint(client)]
+        described = await run_orchestrator(stack, signing, "schedule", "describe", SCHEDULE_ID)
+        assert described.returncode == 0, described.stderr
+        assert (
+            f"runs      AuditCheckpointWorkflow on task queue {signing.audit_task_queue}"
+            in described.stdout
+        )
+        assert "note      signed audit checkpoint every 1h" in described.stdout
+        assert "for " not in described.stdout  # its runs take no request
     finally:
         await client.get_schedule_handle(SCHEDULE_ID).delete()
 

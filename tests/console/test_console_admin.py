@@ -14,6 +14,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from orchestrator.api import ApiConfig
+from orchestrator.audit import scheduled
 from orchestrator.audit.runs import started_since
 from orchestrator.config import Settings
 from tests.console.conftest import Browser, csrf_of, result_of
@@ -193,6 +195,20 @@ async def test_pause_unpause_and_run_now_change_the_real_schedule(
         row = await poll(recent, lambda text: "completed" in text, "the run's outcome", 15)
         assert f'<a href="/console/runs/{workflow_id}">' in row
         assert "completed, policy allow" in row
+
+
+async def test_the_audit_checkpoint_schedule_shows_what_it_runs(
+    browser: Browser, settings: Settings, client: Client
+) -> None:
+    # Its runs take no request: the row names the workflow, not "?: None".
+    handle = await scheduled.set_schedule(client, settings, timedelta(hours=1))
+    try:
+        async with browser("erin") as erin:
+            row = row_of(await schedules_page(erin, handle.id), handle.id)
+        assert "AuditCheckpointWorkflow" in row and "every 1h" in row
+        assert "None" not in row and "?:" not in row
+    finally:
+        await handle.delete()
 
 
 async def test_pausing_a_schedule_that_is_gone_says_so(browser: Browser) -> None:
