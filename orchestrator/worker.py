@@ -32,6 +32,9 @@ from telemetry.metrics import PolicyMetrics, create_runtime
 log = logging.getLogger(__name__)
 
 WORKFLOWS: list[type] = [GovernedWorkflow, DeclarativeWorkflow]
+AUDIT_WORKFLOWS: list[type] = [AuditCheckpointWorkflow]
+# What any worker of this project runs: every recorded history replays against these.
+EVERY_WORKFLOW: list[type] = [*WORKFLOWS, *AUDIT_WORKFLOWS]
 
 
 def build_worker(
@@ -96,7 +99,7 @@ def build_audit_worker(client: Client, settings: Settings) -> Worker | None:
     return Worker(
         client,
         task_queue=settings.audit_task_queue,
-        workflows=[AuditCheckpointWorkflow],
+        workflows=AUDIT_WORKFLOWS,
         activities=[checkpoints.checkpoint],
         # One export at a time: each reads every history of its window.
         max_concurrent_activities=1,

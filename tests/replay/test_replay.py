@@ -15,15 +15,12 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from orchestrator.audit.scheduled_workflow import AuditCheckpointWorkflow
 from orchestrator.declarative.interpreter import Interpreter
 from orchestrator.declarative.model import Parallel
-from orchestrator.worker import WORKFLOWS
+from orchestrator.worker import EVERY_WORKFLOW, WORKFLOWS
 from tests.support import HISTORIES
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
-# Every workflow a worker serves: the policy worker's and the audit worker's.
-REPLAYED = [*WORKFLOWS, AuditCheckpointWorkflow]
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -51,7 +48,7 @@ def test_every_scenario_is_recorded() -> None:
 
 @pytest.mark.parametrize("path", RECORDED, ids=[path.stem for path in RECORDED])
 async def test_history_replays(path: Path) -> None:
-    result = await Replayer(workflows=REPLAYED).replay_workflow(load(path))
+    result = await Replayer(workflows=EVERY_WORKFLOW).replay_workflow(load(path))
     assert result.replay_failure is None
 
 

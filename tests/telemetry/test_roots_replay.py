@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from orchestrator.worker import WORKFLOWS
+from orchestrator.worker import EVERY_WORKFLOW
 from telemetry.temporal import tracing_interceptor
 from tests.support import HISTORIES
 
@@ -26,6 +26,6 @@ RECORDED = sorted(HISTORIES.glob("*.json"))
 async def test_history_replays_with_the_rooted_interceptor(path: Path) -> None:
     assert "_tracer-data" not in path.read_text()  # recorded without trace context
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, interceptors=[tracing_interceptor()])
+    replayer = Replayer(workflows=EVERY_WORKFLOW, interceptors=[tracing_interceptor()])
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
