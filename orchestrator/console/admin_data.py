@@ -75,10 +75,10 @@ class ScheduleRow:
 
 
 def runs_text(summary: ScheduleSummary) -> str:
-    """The request a schedule's runs carry, in one line."""
+    """The request a schedule's runs carry, in one line ("" when they carry none)."""
     request = summary.request
     if request is None:  # the audit checkpoint schedule's runs take no request
-        return summary.workflow_type
+        return ""
     who = summary.requester or "?"
     if not isinstance(request, dict):
         return f"{who}: {request}"
