@@ -26,12 +26,11 @@ from orchestrator.audit import scheduled
 from orchestrator.audit.runs import started_since
 from orchestrator.config import Settings
 from tests.console.conftest import Browser, csrf_of, result_of
-from tests.schedules.cli import run_cli
+from tests.schedules.cli import REPORT, create_hourly
 from tests.support import RunningWorker, poll
 
 pytestmark = pytest.mark.integration
 
-REPORT = "Generate the weekly usage report"
 # Between the candidate's approval threshold (5,000) and the enforcing one (10,000):
 # enforced it runs straight away, the candidate would have stopped it for approval.
 BETWEEN_THRESHOLDS = {"amount": 7000}
@@ -51,15 +50,6 @@ async def schedule_ids(client: Client) -> AsyncIterator[Callable[[], str]]:
     for schedule_id in made:
         with contextlib.suppress(RPCError):
             await client.get_schedule_handle(schedule_id).delete()
-
-
-async def create_hourly(settings: Settings, client: Client, schedule_id: str) -> None:
-    made = await run_cli(
-        settings, client,
-        "schedule", "create", "--task", REPORT, "--requester", "alice", "--interval", "1h",
-        "--id", schedule_id,
-    )  # fmt: skip
-    assert made.code == 0, made.err
 
 
 def row_of(page: str, schedule_id: str) -> str:
@@ -113,7 +103,8 @@ async def test_forms_refuse_a_missing_or_forged_csrf_token(
     browser: Browser, settings: Settings, client: Client, schedule_ids: Callable[[], str]
 ) -> None:
     schedule_id = schedule_ids()
-    await create_hourly(settings, client, schedule_id)
+    made = await create_hourly(settings, client, schedule_id)
+    assert made.code == 0, made.err
     async with browser("alice") as alice:
         csrf = csrf_of(await schedules_page(alice, schedule_id))
         pause = f"/console/schedules/{schedule_id}/pause"
@@ -148,7 +139,8 @@ async def test_pause_unpause_and_run_now_change_the_real_schedule(
     schedule_ids: Callable[[], str],
 ) -> None:
     schedule_id = schedule_ids()
-    await create_hourly(settings, client, schedule_id)
+    made = await create_hourly(settings, client, schedule_id)
+    assert made.code == 0, made.err
     handle = client.get_schedule_handle(schedule_id)
     async with browser("erin") as erin:
         row = row_of(await schedules_page(erin, schedule_id), schedule_id)

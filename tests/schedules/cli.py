@@ -46,6 +46,20 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+REPORT = "Generate the weekly usage report"
+
+
+async def create_hourly(
+    settings: Settings, client: Client, schedule_id: str, *options: str, requester: str = "alice"
+) -> Outcome:
+    """`schedule create` of the weekly report every hour as `schedule_id`, plus `options`."""
+    return await run_cli(
+        settings, client,
+        "schedule", "create", "--task", REPORT, "--requester", requester, "--interval", "1h",
+        "--id", schedule_id, *options,
+    )  # fmt: skip
+
+
 async def run_cli(settings: Settings, client: Client, *argv: str) -> Outcome:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

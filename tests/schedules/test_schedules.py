@@ -23,12 +23,11 @@ from orchestrator.declarative.model import DeclarativeResult
 from orchestrator.governed.model import GovernedResult
 from orchestrator.vocabulary import POLICY_DECISION, REQUESTER
 from tests.declarative.support import NIGHTLY
-from tests.schedules.cli import Outcome, run_cli
+from tests.schedules.cli import REPORT, Outcome, create_hourly, run_cli
 from tests.support import RunningWorker
 
 pytestmark = pytest.mark.integration
 
-REPORT = "Generate the weekly usage report"
 SCHEDULED_BY = SearchAttributeKey.for_keyword("TemporalScheduledById")
 
 
@@ -54,17 +53,6 @@ def args(text: str, **values: str) -> list[str]:
 
 async def cli(settings: Settings, client: Client, *argv: str) -> Outcome:
     return await run_cli(settings, client, "schedule", *argv)
-
-
-async def create_hourly(
-    settings: Settings, client: Client, schedule_id: str, *options: str, requester: str = "alice"
-) -> Outcome:
-    """`schedule create` of the weekly report every hour as `schedule_id`, plus `options`."""
-    return await cli(
-        settings, client,
-        "create", "--task", REPORT, "--requester", requester, "--interval", "1h",
-        "--id", schedule_id, *options,
-    )  # fmt: skip
 
 
 async def eventually(check: Callable[[], Any], seconds: float = 15.0) -> Any:

@@ -16,22 +16,16 @@ from temporalio.service import RPCError
 from orchestrator.audit import scheduled
 from orchestrator.config import Settings
 from tests.console.browser.pages import Console
-from tests.schedules.cli import run_cli
+from tests.schedules.cli import REPORT, create_hourly
 
 pytestmark = pytest.mark.integration
-
-REPORT = "Generate the weekly usage report"
 
 
 @pytest.fixture
 async def two_schedules(client: Client, console_settings: Settings) -> AsyncIterator[list[str]]:
     """A governed hourly report for alice, and the audit checkpoints every hour."""
     report = f"sched-browser-{uuid.uuid4().hex[:6]}"
-    made = await run_cli(
-        console_settings, client,
-        "schedule", "create", "--task", REPORT, "--requester", "alice", "--interval", "1h",
-        "--id", report,
-    )  # fmt: skip
+    made = await create_hourly(console_settings, client, report)
     assert made.code == 0, made.err
     audit = await scheduled.set_schedule(client, console_settings, timedelta(hours=1))
     yield [report, audit.id]
