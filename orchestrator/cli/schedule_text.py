@@ -93,8 +93,8 @@ def triggered(schedule_id: str, workflow_id: str | None) -> str:
         )
     return (
         f"{schedule_id}: triggered, but no run started yet (the overlap policy may have "
-        f"skipped it while another run is open); see `orchestrator schedule describe "
-        f"{schedule_id}`"
+        f"skipped it while another run is open, or a run started in the same second is "
+        f"still open under the same id); see `orchestrator schedule describe {schedule_id}`"
     )
 
 
