@@ -74,15 +74,7 @@ async def test_two_triggers_in_one_second_each_report_their_run(
     # id; the second trigger still finds its own run (by run id), not "no run started".
     # (Each run closes within a second or so, so the two usually share their second.)
     schedule_id = schedule_ids()
-    created = await cli(
-        settings,
-        client,
-        *args(
-            "create --task {task} --requester alice --interval 1h --id {id}",
-            task=REPORT,
-            id=schedule_id,
-        ),
-    )
+    created = await create_hourly(settings, client, schedule_id)
     assert created.code == 0, created.err
     for _ in range(2):
         triggered = await cli(
